@@ -1,0 +1,8 @@
+/* cli - the subcommands' entry points. Each takes the arguments after the
+ * subcommand's name and the environment, and returns the exit status. */
+#ifndef RCPTD_DAEMON_CLI_H
+#define RCPTD_DAEMON_CLI_H
+
+int cli_verify(int argc, char **argv, char **envp);
+
+#endif

@@ -1,0 +1,308 @@
+/* cli_verify - `rcptd verify [options] ADDRESS...`.
+ *
+ * Prints one verdict per address, in the order given: a JSON object per
+ * line, or with --table a table for people. With --offline only the
+ * checks that need no network run (syntax, domain lists, suggestion).
+ * Exit status 0 when every address got a verdict (whatever it says), 2 on
+ * a usage or configuration error. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/verdict_json.h"
+#include "core/precheck.h"
+#include "daemon/cli.h"
+#include "daemon/config.h"
+#include "daemon/engine.h"
+#include "daemon/listfiles.h"
+#include "daemon/log.h"
+#include "daemon/resolver.h"
+
+static void verify_usage(FILE *out)
+{
+	fprintf(out, "usage: rcptd verify [options] [--] ADDRESS...\n\n"
+		     "Verify each ADDRESS and print one JSON verdict per line "
+		     "(--table: a table).\n\n");
+	config_usage(out, SCOPE_VERIFY);
+}
+
+/* print_table_row - ADDRESS STATUS REASON FLAGS, fixed-width columns. */
+static void print_table_row(const struct verdict *v)
+{
+	char flags[400] = "";
+	size_t n = 0;
+
+	if (v->catch_all == TRI_TRUE)
+		n += (size_t)snprintf(flags + n, sizeof(flags) - n,
+				      "catch-all ");
+	if (v->disposable)
+		n += (size_t)snprintf(flags + n, sizeof(flags) - n,
+				      "disposable ");
+	if (v->free_provider)
+		n += (size_t)snprintf(flags + n, sizeof(flags) - n, "free ");
+	if (v->role_account)
+		n += (size_t)snprintf(flags + n, sizeof(flags) - n, "role ");
+	if (v->suggestion[0])
+		snprintf(flags + n, sizeof(flags) - n, "did-you-mean:%s",
+			 v->suggestion);
+	printf("%-40s %-14s %-18s %s\n", v->address[0] ? v->address : v->email,
+	       verdict_status_name(v->status), verdict_reason_name(v->reason),
+	       flags);
+	if (v->reason == REASON_INVALID_SYNTAX)
+		printf("%-40s %s\n", "", v->message);
+}
+
+/* One slot per address on the command line, printed in that order. */
+struct slot {
+	struct verdict v;
+	char *transcript; /* with --transcript */
+	bool ready;
+};
+
+struct run {
+	struct slot *slots;
+	int n, printed;
+	bool table, transcript;
+	int rc;
+	unsigned outstanding;
+};
+
+static void print_slot(struct run *run, struct slot *sl)
+{
+	if (run->table) {
+		print_table_row(&sl->v);
+		if (sl->transcript)
+			printf("%s", sl->transcript);
+		return;
+	}
+	json_t *o = verdict_to_json(&sl->v);
+	char *line = NULL;
+	if (o && run->transcript)
+		json_object_set_new(o, "transcript",
+				    sl->transcript ? json_string(sl->transcript)
+						   : json_null());
+	if (o)
+		line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (line == NULL) {
+		fprintf(stderr, "rcptd verify: out of memory\n");
+		run->rc = 1;
+		return;
+	}
+	puts(line);
+	free(line);
+}
+
+/* flush_ready - print the finished verdicts that are next in order. */
+static void flush_ready(struct run *run)
+{
+	while (run->printed < run->n && run->slots[run->printed].ready) {
+		print_slot(run, &run->slots[run->printed]);
+		free(run->slots[run->printed].transcript);
+		run->slots[run->printed].transcript = NULL;
+		run->printed++;
+	}
+	fflush(stdout);
+}
+
+struct cb_ctx {
+	struct slot *slot;
+	struct run *run;
+};
+
+static void on_verdict(void *data, const struct verdict *v,
+		       const char *transcript)
+{
+	struct cb_ctx *ctx = data;
+
+	ctx->slot->v = *v;
+	if (transcript)
+		ctx->slot->transcript = strdup(transcript);
+	ctx->slot->ready = true;
+	ctx->run->outstanding--;
+	flush_ready(ctx->run);
+}
+
+/* engine_setup - policy, resolver and engine from the configuration. */
+static int engine_setup(uv_loop_t *loop, const struct config *c,
+			struct netpolicy *policy, struct resolver **res,
+			struct engine **eng, char *err, size_t errlen)
+{
+	struct resolver_config rc;
+	struct engine_config ec;
+
+	netpolicy_init(policy);
+	for (unsigned i = 0; i < c->allow_net.count; i++) {
+		char sub[200];
+		if (netpolicy_allow_cidr(policy, c->allow_net.item[i], sub,
+					 sizeof(sub)) < 0) {
+			snprintf(err, errlen, "--allow-net: %s", sub);
+			return -1;
+		}
+	}
+	resolver_config_defaults(&rc);
+	rc.servers = (const char *const *)c->dns_server.item;
+	rc.server_count = c->dns_server.count;
+	rc.timeout_ms = c->dns_timeout;
+	if (resolver_new(loop, &rc, res, err, errlen) < 0)
+		return -1;
+
+	engine_config_defaults(&ec);
+	ec.dialog.helo = c->helo;
+	ec.dialog.mail_from = c->mail_from;
+	ec.dialog.banner_ms = c->banner_timeout;
+	ec.dialog.ehlo_ms = ec.dialog.mail_ms = ec.dialog.rcpt_ms =
+	    ec.dialog.rset_ms = c->command_timeout;
+	if (ec.dialog.quit_ms > c->command_timeout)
+		ec.dialog.quit_ms = c->command_timeout;
+	ec.dialog.transcript_max = c->transcript ? DIALOG_TRANSCRIPT_MAX : 0;
+	ec.connect_timeout_ms = c->connect_timeout;
+	ec.probe_timeout_ms = c->probe_timeout;
+	ec.concurrency = c->concurrency;
+	ec.per_host_concurrency = c->per_host_concurrency;
+	ec.policy = policy;
+	ec.resolver = *res;
+	if (engine_new(loop, &ec, eng, err, errlen) < 0) {
+		resolver_close(*res, NULL, NULL);
+		*res = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int verify_online(const struct config *c, const struct lists *lists,
+			 char **addrs, int n)
+{
+	uv_loop_t loop;
+	struct netpolicy policy;
+	struct resolver *res = NULL;
+	struct engine *eng = NULL;
+	struct run run = {0};
+	struct cb_ctx *ctx;
+	char err[512];
+
+	if (uv_loop_init(&loop) < 0) {
+		fprintf(stderr, "rcptd verify: cannot start an event loop\n");
+		return 1;
+	}
+	run.slots = calloc((size_t)n, sizeof(*run.slots));
+	ctx = calloc((size_t)n, sizeof(*ctx));
+	if (run.slots == NULL || ctx == NULL) {
+		fprintf(stderr, "rcptd verify: out of memory\n");
+		free(run.slots), free(ctx);
+		uv_loop_close(&loop);
+		return 1;
+	}
+	run.n = n;
+	run.table = c->table;
+	run.transcript = c->transcript;
+	if (engine_setup(&loop, c, &policy, &res, &eng, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rcptd verify: %s\n", err);
+		run.rc = 2;
+		goto done;
+	}
+	for (int i = 0; i < n; i++) {
+		struct address a;
+		struct slot *sl = &run.slots[i];
+
+		if (!precheck(lists, addrs[i], strlen(addrs[i]), &sl->v, &a)) {
+			sl->v.checked_at = (int64_t)time(NULL);
+			sl->ready = true;
+			continue;
+		}
+		ctx[i].slot = sl;
+		ctx[i].run = &run;
+		if (engine_verify(eng, &sl->v, &a, on_verdict, &ctx[i]) < 0) {
+			fprintf(stderr, "rcptd verify: out of memory\n");
+			run.rc = 1;
+			break;
+		}
+		run.outstanding++;
+	}
+	flush_ready(&run);
+	uv_run(&loop, UV_RUN_DEFAULT); /* until every verdict is in */
+done:
+	if (eng)
+		engine_close(eng, NULL, NULL);
+	if (res)
+		resolver_close(res, NULL, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT); /* let the handles close */
+	flush_ready(&run);
+	if (uv_loop_close(&loop) != 0)
+		log_error("event loop closed with handles still open");
+	for (int i = 0; i < n; i++)
+		free(run.slots[i].transcript);
+	free(run.slots);
+	free(ctx);
+	return run.rc;
+}
+
+/* helo_warning - a HELO that is not a plausible FQDN gets verifiers
+ * blocked (DESIGN.md "Being a good citizen on port 25"). */
+static void helo_warning(const char *helo)
+{
+	if (strchr(helo, '.') == NULL || strcmp(helo, "localhost") == 0)
+		log_warn("--helo %s is not a fully qualified domain name; "
+			 "many servers refuse or distrust such clients (see "
+			 "rcptd doctor)",
+			 helo);
+}
+
+int cli_verify(int argc, char **argv, char **envp)
+{
+	struct config c;
+	struct lists lists;
+	char err[512];
+	int first, rc;
+
+	rc = config_load(&c, SCOPE_VERIFY, argc, argv, envp, &first, err,
+			 sizeof(err));
+	if (rc != 0) {
+		if (rc > 0)
+			verify_usage(stdout);
+		else
+			fprintf(stderr, "rcptd verify: %s\n", err);
+		config_release(&c);
+		return rc > 0 ? 0 : 2;
+	}
+	if (first == argc) {
+		fprintf(stderr, "rcptd verify: no address given (usage: rcptd "
+				"verify [options] ADDRESS...)\n");
+		config_release(&c);
+		return 2;
+	}
+	if (log_setup(c.log_format, c.log_level) < 0) {
+		fprintf(stderr,
+			"rcptd verify: --log-level: '%s' is not debug, info, "
+			"warn or error\n",
+			c.log_level);
+		config_release(&c);
+		return 2;
+	}
+	if (listfiles_load(&lists, &c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rcptd verify: %s\n", err);
+		config_release(&c);
+		return 2;
+	}
+	if (c.table)
+		printf("%-40s %-14s %-18s %s\n", "ADDRESS", "STATUS", "REASON",
+		       "FLAGS");
+
+	if (c.offline) {
+		struct run run = {.table = c.table};
+		for (int i = first; i < argc && run.rc == 0; i++) {
+			struct slot sl = {0};
+			precheck(&lists, argv[i], strlen(argv[i]), &sl.v, NULL);
+			sl.v.checked_at = (int64_t)time(NULL);
+			print_slot(&run, &sl);
+		}
+		rc = run.rc;
+	} else {
+		helo_warning(c.helo);
+		rc = verify_online(&c, &lists, argv + first, argc - first);
+	}
+	lists_release(&lists);
+	config_release(&c);
+	return rc;
+}

@@ -1,0 +1,100 @@
+/* engine - the probe engine: from a prechecked address to a verdict.
+ *
+ * For each address: the domain's MX set (resolver, cached), the network
+ * policy on every address (refused ones are never connected to), then an
+ * SMTP session with the first permitted address; on a failure that says
+ * nothing about the mailbox (connect failed, timeout, 421, a refused
+ * greeting, garbage) the next address, then the next MX host, within
+ * ENGINE_TARGETS_MAX. Replies are classified (core/classify) into the
+ * verdict taxonomy of DESIGN.md.
+ *
+ * Scheduling: requests are grouped by domain. Addresses of one domain
+ * share sessions (several RCPTs per transaction, pipelined when offered,
+ * up to rcpt_per_session). A domain's first session also asks RCPT for
+ * one random local part; its answer (the domain is catch-all or not) is
+ * kept per domain for ENGINE_FACT_TTL_MS, so later addresses skip it.
+ * At most `concurrency` sessions run at once and at most
+ * `per_host_concurrency` to one MX address; the rest wait their turn.
+ * Requests for an address already in flight join that probe.
+ *
+ * Deadlines: each request ends at probe_timeout_ms at the latest, with
+ * unknown/timeout, whatever its session is still doing.
+ *
+ * Callbacks: engine_verify()'s callback runs exactly once, never from
+ * inside engine_verify(), with the verdict and (when the config asked for
+ * transcripts) the session's transcript, both borrowed for the call.
+ * Ownership: the engine copies everything it is given; it owns its
+ * requests, sessions and tables and frees them in engine_close().
+ * Loop: one libuv loop, its thread only. */
+#ifndef RCPTD_DAEMON_ENGINE_H
+#define RCPTD_DAEMON_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/address.h"
+#include "core/dialog.h"
+#include "core/netpolicy.h"
+#include "core/verdict.h"
+#include "daemon/resolver.h"
+
+/* Addresses tried for one verification, over all MX hosts (Postfix's
+ * smtp_mx_address_limit is 5). */
+#define ENGINE_TARGETS_MAX 5
+/* Sessions a request may go through when a server defers it (452 too
+ * many recipients, error budgets): enough to get through, bounded. */
+#define ENGINE_ATTEMPTS_MAX 4
+/* A domain's catch-all answer is kept a day (Exim's callout domain cache
+ * keeps positive answers 7 d; a day is conservative for a fact that
+ * changes with a server's configuration). Bounded in entries. */
+#define ENGINE_FACT_TTL_MS (24u * 3600 * 1000)
+#define ENGINE_FACTS_MAX   100000
+
+struct engine_config {
+	struct dialog_config dialog; /* helo, sender, waits, batch sizes */
+	unsigned connect_timeout_ms;
+	unsigned probe_timeout_ms;
+	unsigned concurrency;
+	unsigned per_host_concurrency;
+	bool catch_all_probe; /* ask one random local part per domain */
+	uint16_t port;	      /* 25; tests may use another */
+	const struct netpolicy *policy; /* borrowed for the engine's life */
+	struct resolver *resolver;	/* borrowed for the engine's life */
+};
+
+struct engine_stats {
+	uint64_t requests, coalesced, sessions, session_failures;
+	unsigned active_sessions, pending;
+};
+
+typedef void (*engine_cb)(void *data, const struct verdict *v,
+			  const char *transcript);
+
+struct engine;
+
+/* engine_config_defaults - the dialog's defaults, connect 10 s, probe
+ * 60 s, concurrency 256, per host 2, catch-all probe on, port 25. The
+ * policy and resolver must be set by the caller. */
+void engine_config_defaults(struct engine_config *c);
+
+/* engine_new - an engine on @loop. Returns 0 and *@out, or -1 with one
+ * line in @err. */
+int engine_new(uv_loop_t *loop, const struct engine_config *c,
+	       struct engine **out, char *err, size_t errlen);
+
+/* engine_verify - verify @a, starting from @pre (the precheck verdict of
+ * the same address: email, address, domain, flags). Returns 0 and runs
+ * @cb once later; -1 (no callback) when the engine is closing or memory
+ * runs out. */
+int engine_verify(struct engine *e, const struct verdict *pre,
+		  const struct address *a, engine_cb cb, void *data);
+
+/* engine_close - end every session and request now (requests still
+ * pending get unknown/timeout), then free the engine and run @closed_cb
+ * (may be NULL) on a later turn. */
+void engine_close(struct engine *e, void (*closed_cb)(void *), void *data);
+
+void engine_get_stats(const struct engine *e, struct engine_stats *s);
+
+#endif

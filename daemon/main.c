@@ -1,0 +1,56 @@
+/* main - the rcptd command: one binary, subcommands (DESIGN.md).
+ *
+ *   rcptd verify [options] ADDRESS...   one JSON verdict per line
+ *   rcptd version
+ *
+ * Exit statuses: 0 success; 1 a run-time failure (e.g. a probe could not
+ * be started); 2 a usage or configuration error, reported in one line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/cli.h"
+
+extern char **environ;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: rcptd COMMAND [options] [arguments]\n"
+		"\n"
+		"Commands:\n"
+		"  verify [options] ADDRESS...  verify addresses, one JSON "
+		"verdict per line\n"
+		"  version                      print the version\n"
+		"  help [COMMAND]               show help\n"
+		"\n"
+		"'rcptd COMMAND --help' lists the options of a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (cmd == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("rcptd %s\n", RCPTD_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
+	    strcmp(cmd, "-h") == 0) {
+		if (argc > 2 && strcmp(argv[2], "verify") == 0) {
+			char *help[] = {"--help", NULL};
+			return cli_verify(1, help, environ);
+		}
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "verify") == 0)
+		return cli_verify(argc - 2, argv + 2, environ);
+	fprintf(stderr, "rcptd: unknown command '%s' (try 'rcptd help')\n",
+		cmd);
+	return 2;
+}

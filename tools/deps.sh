@@ -1,0 +1,40 @@
+#!/bin/sh
+# deps.sh - install the Debian packages rcptd needs to build and test.
+# As root it installs what is missing; otherwise it prints the exact
+# apt-get line and fails. Used by `make deps` (and so by run, test, asan).
+set -eu
+
+# Build: compiler, pkg-config and the -dev packages of every library.
+build="gcc make pkg-config libmicrohttpd-dev libc-ares-dev libhiredis-dev
+libuv1-dev libjansson-dev libidn2-dev"
+# Test: Check, clang and its sanitizer/libFuzzer runtime, clang-format for
+# lint, and the lab's real servers and clients (see tests/lab/README.md).
+test="check libsubunit-dev clang libclang-rt-14-dev clang-format
+redis-server postfix unbound dnsutils swaks iproute2 procps python3"
+
+missing=""
+for p in $build $test; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "rcptd: missing Debian packages; as root run:" >&2
+	echo "  apt-get install -y --no-install-recommends$missing" >&2
+	exit 1
+fi
+
+echo "rcptd: installing$missing" >&2
+# Postfix is used only as a private instance inside the test lab: answer
+# its configuration question with "No configuration" so that installing it
+# does not start a system mail server.
+echo "postfix postfix/main_mailer_type select No configuration" |
+	debconf-set-selections
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >/dev/null
