@@ -24,6 +24,10 @@ SAN    = -fsanitize=address,undefined -fno-sanitize-recover=all \
          -fno-omit-frame-pointer
 EXTRA_CFLAGS  ?=
 EXTRA_LDFLAGS ?=
+# `make V=1` shows the compiler command lines.
+V ?= 0
+Q = $(if $(filter 1,$(V)),,@)
+SAY = $(if $(filter 1,$(V)),@true,@echo)
 
 # pkg-config is asked only when a target needs the libraries, so that
 # `make deps` works on a machine that has none of them yet.
@@ -57,32 +61,38 @@ all: $(BUILD)/rcptd
 # ---- the daemon ---------------------------------------------------------
 
 $(BUILD)/rcptd: $(BUILD)/daemon/main.o $(APP_OBJ) $(CORE_OBJ)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(call pc_libs,$(PKGS)) -lm
+	$(SAY) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(call pc_libs,$(PKGS)) -lm
 
 $(BUILD)/core/%.o: core/%.c | $(BUILD)/gen/lists_data.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(CORE_PKGS)) -c -o $@ $<
+	$(SAY) "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(CORE_PKGS)) -c -o $@ $<
 
 # Test files define their suite functions without a header of their own.
 $(BUILD)/tests/%.o: tests/%.c | $(BUILD)/gen/lists_data.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes \
+	$(SAY) "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes \
 	  $(call pc_cflags,$(PKGS) $(TEST_PKGS)) \
 	  -DTEST_DATA_DIR='"$(CURDIR)/tests/data"' -c -o $@ $<
 
 $(BUILD)/%.o: %.c | $(BUILD)/gen/lists_data.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(PKGS) $(TEST_PKGS)) \
+	$(SAY) "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(PKGS) $(TEST_PKGS)) \
 	  -DTEST_DATA_DIR='"$(CURDIR)/tests/data"' -c -o $@ $<
 
 # The domain lists are compiled in (the embedded defaults); files named by
 # --disposable-list and friends replace them at run time.
 $(BUILD)/gen/lists_data.c: tools/embed-lists.sh $(LISTS)
 	@mkdir -p $(@D)
-	sh tools/embed-lists.sh $(LISTS) > $@.tmp && mv $@.tmp $@
+	$(SAY) "  GEN     $@"
+	$(Q)sh tools/embed-lists.sh $(LISTS) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/lists_data.o: $(BUILD)/gen/lists_data.c
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(SAY) "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # ---- unit tests: one Check runner per layer -----------------------------
 # Each tests/unit/<layer>/test_NAME.c defines `Suite *NAME_suite(void)`;
@@ -97,14 +107,16 @@ $(BUILD)/gen/suites_%.h: Makefile
 
 $(BUILD)/tests/unit_core: tests/unit/runner.c $(UNIT_CORE_SRC:%.c=$(BUILD)/%.o) \
                           $(CORE_OBJ) $(BUILD)/gen/suites_core.h
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,check) \
+	$(SAY) "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,check) \
 	  -DSUITES='"suites_core.h"' -DRUNNER='"core"' -o $@ tests/unit/runner.c \
 	  $(UNIT_CORE_SRC:%.c=$(BUILD)/%.o) $(CORE_OBJ) $(LDFLAGS) \
 	  $(call pc_libs,$(CORE_PKGS) $(TEST_PKGS))
 
 $(BUILD)/tests/unit_app: tests/unit/runner.c $(UNIT_APP_SRC:%.c=$(BUILD)/%.o) \
                          $(APP_OBJ) $(CORE_OBJ) $(BUILD)/gen/suites_app.h
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(PKGS) check) \
+	$(SAY) "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(PKGS) check) \
 	  -DSUITES='"suites_app.h"' -DRUNNER='"app"' -o $@ tests/unit/runner.c \
 	  $(UNIT_APP_SRC:%.c=$(BUILD)/%.o) $(APP_OBJ) $(CORE_OBJ) $(LDFLAGS) \
 	  $(call pc_libs,$(PKGS) $(TEST_PKGS)) -lm
@@ -120,7 +132,8 @@ FUZZ_REGRESS = $(FUZZ_NAMES:%=$(BUILD)/tests/regress_%)
 
 $(BUILD)/tests/regress_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c $(APP_OBJ) $(CORE_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(call pc_cflags,$(PKGS)) -o $@ $< \
+	$(SAY) "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(call pc_cflags,$(PKGS)) -o $@ $< \
 	  tests/fuzz/driver.c $(APP_OBJ) $(CORE_OBJ) $(LDFLAGS) \
 	  $(call pc_libs,$(PKGS)) -lm
 
@@ -144,7 +157,8 @@ fuzz: deps
 fuzz-build: $(FUZZ_NAMES:%=$(BUILD)/fuzz_%)
 
 $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(APP_OBJ) $(CORE_OBJ)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(call pc_cflags,$(PKGS)) -fsanitize=fuzzer \
+	$(SAY) "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(call pc_cflags,$(PKGS)) -fsanitize=fuzzer \
 	  -o $@ $^ $(LDFLAGS) $(call pc_libs,$(PKGS)) -lm
 
 # ---- the targets people type ----------------------------------------------

@@ -125,6 +125,8 @@ int config_parse_duration(const char *s, unsigned *ms)
 		mult = 60 * 1000;
 	else if (strcmp(end, "h") == 0)
 		mult = 3600 * 1000;
+	else if (strcmp(end, "d") == 0)
+		mult = 86400 * 1000;
 	else
 		return -1;
 	if (v > UINT_MAX / mult)

@@ -8,8 +8,8 @@
  * replaces the environment's, which replaces the file's. In the
  * environment and the file a list is written comma-separated.
  *
- * Values: durations take a unit (250ms, 5s, 2m, 1h; a bare number is
- * seconds), counts are decimal, booleans are true/false/yes/no/on/off/1/0.
+ * Values: durations take a unit (250ms, 5s, 2m, 1h, 7d; a bare number
+ * is seconds; at most 49 days, the range of milliseconds in 32 bits), counts are decimal, booleans are true/false/yes/no/on/off/1/0.
  * Every value is checked against the option's range when read; a bad one
  * is refused with one line that names the option and its source.
  *
@@ -91,8 +91,8 @@ void config_release(struct config *c);
 /* config_usage - the options of @scope with defaults, for --help. */
 void config_usage(FILE *out, enum config_scope scope);
 
-/* config_parse_duration - "250ms", "5s", "2m", "1h" or a bare number of
- * seconds into milliseconds. Returns 0 or -1. Exposed for tests. */
+/* config_parse_duration - "250ms", "5s", "2m", "1h", "7d" or a bare number
+ * of seconds into milliseconds. Returns 0 or -1. Exposed for tests. */
 int config_parse_duration(const char *s, unsigned *ms);
 
 #endif

@@ -81,6 +81,8 @@ struct edomain {
 	unsigned active;     /* sessions */
 	bool probing;	     /* a catch-all probe is in a session */
 	unsigned probe_runs; /* bounded: an unanswered probe is retried once */
+	enum verdict_reason probe_reason; /* why the probe said nothing */
+	unsigned probe_retry_after;
 	char name[VERDICT_DOMAIN_MAX + 3];
 };
 
@@ -323,7 +325,10 @@ static void req_finish(struct ereq *r, enum verdict_reason reason,
 	verdict_set(&r->v, reason);
 	if (r->v.status == VERDICT_DELIVERABLE && r->v.disposable)
 		verdict_set(&r->v, REASON_DISPOSABLE);
-	if (reason != REASON_GREYLISTED)
+	if (reason == REASON_GREYLISTED)
+		r->v.retry_after =
+		    r->retry_after ? r->retry_after : CLASSIFY_RETRY_DEFAULT;
+	else
 		r->v.retry_after = 0;
 	r->v.checked_at = (int64_t)time(NULL);
 	r->v.duration_ms = (uint32_t)(uv_now(e->loop) - r->started);
@@ -453,6 +458,7 @@ static struct edomain *dom_get(struct engine *e, const struct address *a)
 		return NULL;
 	d->e = e;
 	d->fail = REASON_LAST;
+	d->probe_reason = REASON_TIMEOUT;
 	TAILQ_INIT(&d->queue);
 	snprintf(d->name, sizeof(d->name), "%s", a->domain);
 	htab_insert(&e->domains, &d->node, d->name, strlen(d->name));
@@ -526,12 +532,17 @@ static enum verdict_reason failure_reason(const struct dialog_failure *f,
 	return REASON_CONNECT_FAILED;
 }
 
-/* settle_probe - record what the catch-all probe learned. */
-static void settle_probe(struct edomain *d, struct ereq *p)
+/* settle_probe - record what the catch-all probe learned. A session that
+ * never connected did not ask: that run does not count against the
+ * domain's bound. */
+static void settle_probe(struct edomain *d, struct ereq *p,
+			 const struct dialog_failure *f)
 {
 	enum tristate t = TRI_UNKNOWN;
 
 	d->probing = false;
+	if (f->kind == DIALOG_FAIL_CONNECT && d->probe_runs > 0)
+		d->probe_runs--;
 	if (p->rstatus == DIALOG_RCPT_REPLIED) {
 		if (p->reply_reason == REASON_ACCEPTED)
 			t = TRI_TRUE;
@@ -541,6 +552,11 @@ static void settle_probe(struct edomain *d, struct ereq *p)
 	}
 	if (t != TRI_UNKNOWN)
 		fact_set(d->e, d->name, t);
+	else if (p->rstatus == DIALOG_RCPT_REPLIED) {
+		d->probe_reason = p->reply_reason;
+		d->probe_retry_after = p->retry_after;
+	} else if (f->kind != DIALOG_FAIL_NONE)
+		d->probe_reason = failure_reason(f, &d->probe_retry_after);
 	req_finish(p, REASON_NOT_CHECKED, NULL);
 }
 
@@ -613,8 +629,12 @@ static void settle(struct esess *x, struct ereq *r,
 			if (d->probe_runs < 2 && !e->closing &&
 			    r->attempts + 1 < ENGINE_ATTEMPTS_MAX)
 				retry_same = true;
-			else
-				reason = REASON_TIMEOUT;
+			else {
+				/* Say why: the probe was greylisted, timed
+				 * out, ... */
+				reason = d->probe_reason;
+				r->retry_after = d->probe_retry_after;
+			}
 		}
 	} else if (!d->literal)
 		r->v.catch_all = fact_get(e, d->name);
@@ -654,10 +674,11 @@ static void on_session_done(struct session *s, void *data)
 	for (unsigned i = 0; i < x->n; i++)
 		if (x->reqs[i]->probe) {
 			x->reqs[i]->in_session = false;
-			settle_probe(d, x->reqs[i]);
+			settle_probe(d, x->reqs[i], f); /* frees it */
+			x->reqs[i] = NULL;
 		}
 	for (unsigned i = 0; i < x->n; i++)
-		if (!x->reqs[i]->probe)
+		if (x->reqs[i])
 			settle(x, x->reqs[i], f, tls, transcript);
 	session_free(s);
 	host_put(e, x->h);
@@ -779,7 +800,7 @@ static bool start_session(struct engine *e, struct edomain *d)
 		for (unsigned i = 0; i < n; i++)
 			if (x->reqs[i]->probe) {
 				x->reqs[i]->in_session = false;
-				settle_probe(d, x->reqs[i]);
+				settle_probe(d, x->reqs[i], &fail);
 			} else
 				settle(x, x->reqs[i], &fail, false, NULL);
 		host_put(e, h);

@@ -126,6 +126,7 @@ struct resolver_req {
 	resolver_mx_cb cb;
 	void *data;
 	enum req_phase phase;
+	bool delivering;      /* its callback is running */
 	unsigned outstanding; /* slots unanswered, + 1 while starting */
 	bool all_cached;
 	uint64_t expires; /* least expiry of the RRsets used */
@@ -257,7 +258,10 @@ static void error_text(char *dst, size_t size, const struct rrset *rs)
 		why = "FORMERR";
 		break;
 	case ARES_ECONNREFUSED:
-		why = "connection to the DNS server refused";
+		/* c-ares 1.18 reports this when every server answered
+		 * SERVFAIL or REFUSED, or refused the connection. */
+		why = "the DNS servers failed (SERVFAIL, REFUSED or "
+		      "unreachable)";
 		break;
 	default:
 		why = ares_strerror(rs->ares_status);
@@ -557,8 +561,10 @@ static unsigned rrset_fill(struct resolver *r, struct rrset *rs, int status,
 		rs->dnsmsg_error = rc;
 		return c->error_ttl_s;
 	}
-	negative = clamp(info.soa ? info.negative_ttl : 0, c->ttl_floor_s,
-			 c->negative_ttl_s);
+	negative =
+	    clamp(info.soa ? info.negative_ttl : 0, c->ttl_floor_s,
+		  c->negative_ttl_s < c->ttl_ceiling_s ? c->negative_ttl_s
+						       : c->ttl_ceiling_s);
 	if (info.rcode == DNSMSG_NXDOMAIN) {
 		rs->kind = RR_NXDOMAIN;
 		return negative;
@@ -867,6 +873,7 @@ static void on_idle(uv_idle_t *h)
 		struct resolver_req *q =
 		    container_of(batch.next, struct resolver_req, link);
 		list_remove(&q->link);
+		q->delivering = true;
 		q->cb(&q->res, q->data);
 		free(q);
 	}
@@ -1203,8 +1210,8 @@ int resolver_mx(struct resolver *r, const char *domain, resolver_mx_cb cb,
 
 void resolver_cancel(struct resolver_req *q)
 {
-	if (q == NULL)
-		return;
+	if (q == NULL || q->delivering)
+		return; /* freed when its callback returns */
 	req_detach(q);
 	list_remove(&q->link);
 	free(q);

@@ -25,7 +25,8 @@
  *   data      the least TTL of the answer's RRs of the type and its
  *             CNAMEs, clamped to [ttl_floor_s, ttl_ceiling_s];
  *   negative  min(SOA TTL, SOA MINIMUM) of the authority section (RFC
- *             2308 5), at least ttl_floor_s, at most negative_ttl_s;
+ *             2308 5; 0 without SOA), at least ttl_floor_s, at most
+ *             negative_ttl_s and ttl_ceiling_s;
  *   error     error_ttl_s (a few seconds: it spares a failing server the
  *             thousands of lookups of a bulk job, and heals quickly).
  * A lifetime of 0 caches nothing. At most cache_max entries; the least
@@ -197,8 +198,9 @@ int resolver_mx(struct resolver *r, const char *domain, resolver_mx_cb cb,
 
 /* resolver_cancel - forget a pending request: its callback will not run
  * and the caller may free what @data points to. The queries it started
- * go on and feed the cache. Not for a request whose callback has
- * started. */
+ * go on and feed the cache. From inside the request's own callback it
+ * does nothing; after that callback has returned the handle is gone and
+ * must not be passed. NULL is a no-op. */
 void resolver_cancel(struct resolver_req *req);
 
 /* resolver_get_stats - counters since resolver_new(). */

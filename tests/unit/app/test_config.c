@@ -182,7 +182,10 @@ START_TEST(durations)
 	ck_assert_uint_eq(ms, 120000);
 	ck_assert_int_eq(config_parse_duration("1h", &ms), 0);
 	ck_assert_uint_eq(ms, 3600000);
-	ck_assert_int_eq(config_parse_duration("1d", &ms), -1);
+	ck_assert_int_eq(config_parse_duration("7d", &ms), 0);
+	ck_assert_uint_eq(ms, 7u * 86400000);
+	ck_assert_int_eq(config_parse_duration("50d", &ms), -1);
+	ck_assert_int_eq(config_parse_duration("1w", &ms), -1);
 	ck_assert_int_eq(config_parse_duration("", &ms), -1);
 	ck_assert_int_eq(config_parse_duration("-5s", &ms), -1);
 	ck_assert_int_eq(config_parse_duration("99999999999h", &ms), -1);

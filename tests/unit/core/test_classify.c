@@ -465,6 +465,8 @@ static const struct row rule_rows[] = {
     {R, 451, "4.7.1", "Graylisted: come back in 00:05:00", REASON_GREYLISTED,
      300},
     {R, 451, NULL, "Greylisted 3 days", REASON_GREYLISTED, 300},
+    {R, 451, NULL, "Greylisted, try again in 2.5 hours", REASON_GREYLISTED,
+     300},
     {R, 451, NULL, "Greylisted, 4 messages queued for 10.0.0.1",
      REASON_GREYLISTED, 300},
     {R, 451, NULL, "Greylisted by host mx5 for 10 hosts, retry in 30 secs",

@@ -255,27 +255,29 @@ static const struct dtest tests[] = {
 			 "S: 221 Bye\n",
      .want = {REPLIED(A, 250, ""), REPLIED(B, 250, ""), REPLIED(C, 250, "")}},
 
-    {.name = "452 without enhanced code; 452 4.2.2 is an answer",
-     .rcpts = {A, B, C},
+    {.name = "452 without enhanced code; other 452s are answers",
+     .rcpts = {A, B, C, D},
      .no_pipelining = true,
      .script = EHLO_PLAIN "C: MAIL FROM:<>\n"
 			  "S: 250 Ok\n"
 			  "C: RCPT TO:<" A ">\n"
 			  "S: 250 Ok\n"
 			  "C: RCPT TO:<" B ">\n"
-			  "S: 452 4.2.2 Mailbox full\n"
+			  "S: 452 Insufficient system storage\n"
 			  "C: RCPT TO:<" C ">\n"
+			  "S: 452 4.2.2 Mailbox full\n"
+			  "C: RCPT TO:<" D ">\n"
 			  "S: 452 Too many recipients\n"
 			  "C: RSET\n"
 			  "S: 250 Ok\n"
 			  "C: MAIL FROM:<>\n"
 			  "S: 250 Ok\n"
-			  "C: RCPT TO:<" C ">\n"
+			  "C: RCPT TO:<" D ">\n"
 			  "S: 250 Ok\n"
 			  "C: QUIT\n"
 			  "S: 221 Bye\n",
-     .want = {REPLIED(A, 250, ""), REPLIED(B, 452, "4.2.2"),
-	      REPLIED(C, 250, "")}},
+     .want = {REPLIED(A, 250, ""), REPLIED(B, 452, ""),
+	      REPLIED(C, 452, "4.2.2"), REPLIED(D, 250, "")}},
 
     {.name = "452 to a fresh transaction: the rest are not attempted",
      .rcpts = {A, B},
@@ -375,6 +377,68 @@ static const struct dtest tests[] = {
      .fail = DIALOG_FAIL_REJECTED,
      .fail_stage = SMTP_STAGE_EHLO,
      .fail_code = 421},
+
+    {.name = "EHLO 450: rejected, QUIT",
+     .rcpts = {A},
+     .script = "S: 220 mx\n"
+	       "C: EHLO verifier.example.org\n"
+	       "S: 450 4.7.1 not now\n"
+	       "C: QUIT\n"
+	       "S: 221 Bye\n",
+     .want = {{A, DIALOG_RCPT_NOT_ATTEMPTED, SMTP_STAGE_EHLO, 450, "4.7.1",
+	       DIALOG_FAIL_REJECTED, "not now"}},
+     .fail = DIALOG_FAIL_REJECTED,
+     .fail_stage = SMTP_STAGE_EHLO,
+     .fail_code = 450},
+
+    {.name = "RSET refused",
+     .rcpts = {A, B},
+     .per_txn = 1,
+     .script = EHLO_PIPE "C: MAIL FROM:<>\n"
+			 "C: RCPT TO:<" A ">\n"
+			 "S: 250 Ok\n"
+			 "S: 250 Ok\n"
+			 "C: RSET\n"
+			 "C: MAIL FROM:<>\n"
+			 "C: RCPT TO:<" B ">\n"
+			 "S: 500 5.5.1 no RSET today\n"
+			 "C: QUIT\n"
+			 "S: 503 5.5.1 need RSET\n"
+			 "S: 503 5.5.1 need RSET\n"
+			 "W 5000\n"
+			 "S: 221 Bye\n",
+     .want = {REPLIED(A, 250, ""),
+	      {B, DIALOG_RCPT_NOT_ATTEMPTED, SMTP_STAGE_MAIL, 500, "5.5.1",
+	       DIALOG_FAIL_REJECTED, "no RSET today"}},
+     .fail = DIALOG_FAIL_REJECTED,
+     .fail_stage = SMTP_STAGE_MAIL,
+     .fail_code = 500},
+
+    {.name = "UTF-8 recipient behind an open ASCII transaction",
+     .rcpts = {A},
+     .script = "S: 220 mx.example.net ESMTP\n"
+	       "C: EHLO verifier.example.org\n"
+	       "S: 250-mx.example.net\n"
+	       "S: 250-PIPELINING\n"
+	       "S: 250 SMTPUTF8\n"
+	       "C: MAIL FROM:<>\n"
+	       "C: RCPT TO:<" A ">\n"
+	       "A " B "\n"
+	       "A j\xc3\xb6rg@example.de\n"
+	       "S: 250 Ok\n"
+	       "S: 250 Ok\n"
+	       "C: RCPT TO:<" B ">\n"
+	       "S: 250 Ok\n"
+	       "C: RSET\n"
+	       "C: MAIL FROM:<> SMTPUTF8\n"
+	       "C: RCPT TO:<j\xc3\xb6rg@example.de>\n"
+	       "S: 250 Ok\n"
+	       "S: 250 Ok\n"
+	       "S: 250 Ok\n"
+	       "C: QUIT\n"
+	       "S: 221 Bye\n",
+     .want = {REPLIED(A, 250, ""), REPLIED(B, 250, ""),
+	      REPLIED("j\xc3\xb6rg@example.de", 250, "")}},
 
     {.name = "HELO refused after EHLO 500",
      .rcpts = {A},
@@ -563,6 +627,13 @@ static const struct dtest tests[] = {
      .fail = DIALOG_FAIL_REJECTED,
      .fail_stage = SMTP_STAGE_NONE,
      .fail_code = 421},
+
+    {.name = "a reply while idle is a protocol error",
+     .idle_ms = 7000,
+     .script = EHLO_PLAIN "S: 250 surprise\n",
+     .fail = DIALOG_FAIL_PROTOCOL,
+     .fail_stage = SMTP_STAGE_NONE,
+     .fail_code = 250},
 
     {.name = "no recipients yet: idle after EHLO",
      .idle_ms = 7000,
@@ -813,6 +884,7 @@ START_TEST(tags_come_back)
 	ck_assert_ptr_eq(res.tag, &tag1);
 	ck_assert_int_eq(res.status, DIALOG_RCPT_NOT_ATTEMPTED);
 	ck_assert_int_eq(res.fail, DIALOG_FAIL_CLOSED);
+	ck_assert_uint_lt(dialog_memory(d), 2048);
 	dialog_free(d);
 }
 END_TEST
@@ -839,6 +911,12 @@ START_TEST(connect_outcomes)
 	ck_assert_int_eq(dialog_on_timeout(d), DIALOG_RC_DONE);
 	ck_assert_int_eq(dialog_failure(d)->kind, DIALOG_FAIL_TIMEOUT);
 	ck_assert_int_eq(dialog_failure(d)->stage, SMTP_STAGE_CONNECT);
+	dialog_free(d);
+
+	d = new_dialog(&tests[0]);
+	dialog_add_rcpt(d, A, NULL);
+	ck_assert_int_eq(dialog_on_closed(d), DIALOG_RC_DONE);
+	ck_assert_int_eq(dialog_failure(d)->kind, DIALOG_FAIL_CONNECT);
 	dialog_free(d);
 
 	/* nothing to do: done before connecting */
@@ -903,6 +981,21 @@ START_TEST(config_checks)
 			 "recipients per transaction must be 1..100");
 	base_config(&cfg);
 	cfg.transcript_max = 10;
+	ck_assert_str_eq(dialog_config_check(&cfg),
+			 "the transcript size must be 0 or 64..8192");
+	base_config(&cfg);
+	char big[300];
+	memset(big, 'h', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cfg.helo = big;
+	ck_assert_str_eq(dialog_config_check(&cfg),
+			 "the HELO name is longer than 255 octets");
+	base_config(&cfg);
+	cfg.mail_from = big;
+	ck_assert_str_eq(dialog_config_check(&cfg),
+			 "the sender is longer than 254 octets");
+	base_config(&cfg);
+	cfg.transcript_max = DIALOG_TRANSCRIPT_MAX + 1;
 	ck_assert_str_eq(dialog_config_check(&cfg),
 			 "the transcript size must be 0 or 64..8192");
 }
@@ -1141,6 +1234,46 @@ START_TEST(names)
 }
 END_TEST
 
+/* Output left unsent keeps its order when more is written behind it, and
+ * a batch larger than the first buffer goes out whole. */
+START_TEST(output_accumulates)
+{
+	struct dialog_config cfg;
+	struct dialog *d;
+	char addr[20][64];
+	char want[4096];
+	size_t wlen = 0, n;
+	const char *o;
+
+	base_config(&cfg);
+	cfg.rcpt_per_txn = 20;
+	d = dialog_new(&cfg);
+	for (int i = 0; i < 20; i++) {
+		snprintf(addr[i], sizeof(addr[i]),
+			 "recipient-number-%02d@example.net", i);
+		dialog_add_rcpt(d, addr[i], NULL);
+	}
+	dialog_on_connected(d);
+	dialog_on_bytes(d, "220 mx\r\n", 8);
+	n = dialog_output(d, &o);
+	ck_assert_uint_eq(n, 27);
+	dialog_output_consumed(d, 5); /* "EHLO " went out */
+	dialog_on_bytes(d, "250-mx\r\n250 PIPELINING\r\n", 24);
+	wlen = (size_t)snprintf(want, sizeof(want),
+				"verifier.example.org\r\nMAIL FROM:<>\r\n");
+	for (int i = 0; i < 20; i++)
+		wlen += (size_t)snprintf(want + wlen, sizeof(want) - wlen,
+					 "RCPT TO:<%s>\r\n", addr[i]);
+	n = dialog_output(d, &o);
+	ck_assert_uint_eq(n, wlen);
+	ck_assert(memcmp(o, want, n) == 0);
+	ck_assert_uint_gt(n, 512);
+	dialog_output_consumed(d, n);
+	ck_assert_uint_eq(dialog_output(d, &o), 0);
+	dialog_free(d);
+}
+END_TEST
+
 /* Bytes before connecting are a caller bug: abort (Check sees SIGABRT). */
 START_TEST(bytes_before_connect_abort)
 {
@@ -1165,6 +1298,7 @@ Suite *dialog_suite(void)
 	tcase_add_test(tc, recipient_limits);
 	tcase_add_test(tc, config_checks);
 	tcase_add_test(tc, names);
+	tcase_add_test(tc, output_accumulates);
 	tcase_add_test_raise_signal(tc, bytes_before_connect_abort, 6);
 	suite_add_tcase(s, tc);
 

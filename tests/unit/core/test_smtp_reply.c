@@ -172,6 +172,7 @@ static const struct {
      {250, "", "mx SIZE\t35882577 ", 0, false, 2, SMTP_EXT_SIZE, 35882577}},
     /* "250" alone is a last line */
     {"250\r\n", 0, {250, "", "", 0, false, 1, 0, 0}},
+    {"250\n", 0, {250, "", "", 0, false, 1, 0, 0}},
     {"250 \r\n", 0, {250, "", "", 0, false, 1, 0, 0}},
     {"250-\r\n250 ok\r\n", 0, {250, "", "ok", 0, false, 2, 0, 0}},
     {"250-first\r\n250\r\n", 0, {250, "", "first", 0, false, 2, 0, 0}},
