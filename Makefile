@@ -53,7 +53,9 @@ APP_OBJ    = $(API_SRC:%.c=$(BUILD)/%.o) $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 UNIT_CORE_SRC = $(sort $(wildcard tests/unit/core/test_*.c))
 UNIT_APP_SRC  = $(sort $(wildcard tests/unit/app/test_*.c))
 
-.PHONY: all deps run test unit lint lab-test asan fuzz fuzz-regress bench \
+FORCE:
+
+.PHONY: FORCE all deps run test unit lint lab-test asan fuzz fuzz-regress bench \
         deploy-test install clean
 
 all: $(BUILD)/rcptd
@@ -99,7 +101,7 @@ $(BUILD)/gen/lists_data.o: $(BUILD)/gen/lists_data.c
 # the runner's list of suites is generated from the file names. The core
 # runner links core/ alone: that is the layering promise.
 
-$(BUILD)/gen/suites_%.h: Makefile
+$(BUILD)/gen/suites_%.h: FORCE
 	@mkdir -p $(@D)
 	@for f in $(sort $(wildcard tests/unit/$*/test_*.c)); do \
 	  n=$${f##*/test_}; echo "SUITE($${n%.c})"; done > $@.tmp
@@ -194,7 +196,8 @@ asan: deps
 	$(MAKE) BUILD=build/asan OPT="-O1 -g" EXTRA_CFLAGS="$(SAN)" \
 	  EXTRA_LDFLAGS="$(SAN)" all fuzz-regress lab-test unit
 
-bench: deps $(BUILD)/rcptd
+bench: $(BUILD)/rcptd
+	@sh tools/deps.sh bench
 	@RCPTD=$(CURDIR)/$(BUILD)/rcptd sh tests/bench/run
 
 install: $(BUILD)/rcptd

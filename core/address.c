@@ -14,26 +14,17 @@
  * for failure once; the first error found is the one reported. */
 #include "core/address.h"
 
-#include <arpa/inet.h>
 #include <idn2.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
-/* RFC 5321 4.1.3: the longest IPv6 text is 8 groups of 4 hex digits and 7
- * colons (39), or 6 groups, colons and a dotted quad (45); anything longer
- * is malformed, so a buffer of this size (with its NUL) always suffices. */
-#define ADDRESS_IP_TEXT_MAX 45
+#include "core/ipaddr.h"
 
-/* Explanations of a malformed literal start alike, so that a person sees
- * which part of the address is wrong before what is wrong with it. */
-#define V4 "invalid IPv4 address literal: "
-#define V6 "invalid IPv6 address literal: "
-
-/* The IPv6 address literal tag of RFC 5321 4.1.3, matched ignoring case. */
-#define IPV6_TAG     "IPv6:"
-#define IPV6_TAG_LEN (sizeof(IPV6_TAG) - 1)
+/* An explanation from core/ipaddr fits an address's unchanged. */
+_Static_assert(IPADDR_WHY_MAX <= ADDRESS_WHY_MAX, "explanation size");
 
 struct cursor {
 	const char *p; /* the trimmed input, borrowed from the caller */
@@ -76,12 +67,6 @@ static bool is_alpha(int ch)
 static bool is_digit(int ch)
 {
 	return ch >= '0' && ch <= '9';
-}
-
-static bool is_hex(int ch)
-{
-	return is_digit(ch) || (ch >= 'a' && ch <= 'f') ||
-	       (ch >= 'A' && ch <= 'F');
 }
 
 static int to_lower(int ch)
@@ -380,153 +365,16 @@ static void parse_at(struct cursor *c)
 	c->off++;
 }
 
-/* parse_ipv4 - RFC 5321 IPv4-address-literal = Snum 3("." Snum), in
- * @n octets at @s, into 4 octets at @dst. Leading zeros are refused even
- * though Snum allows them: "010" is 8 to some parsers and 10 to others,
- * and inet_pton() itself refuses them. */
-static void parse_ipv4(struct cursor *c, const char *s, size_t n,
-		       unsigned char *dst)
-{
-	char text[ADDRESS_IP_TEXT_MAX + 1];
-	size_t i, digits = 0, dots = 0;
-	unsigned value = 0;
-
-	for (i = 0; i <= n; i++) {
-		if (i == n || s[i] == '.') {
-			if (digits == 0) {
-				cur_fail(c, V4 "it must be four numbers "
-					       "separated by dots");
-				return;
-			}
-			if (i < n)
-				dots++;
-			digits = 0;
-			value = 0;
-			continue;
-		}
-		if (!is_digit(s[i])) {
-			cur_fail(c, V4 "it contains '%c'", s[i]);
-			return;
-		}
-		if (digits == 1 && value == 0) {
-			cur_fail(c, V4 "a number has a leading zero");
-			return;
-		}
-		value = value * 10 + (unsigned)(s[i] - '0');
-		if (++digits > 3 || value > 255) {
-			cur_fail(c, V4 "a number is larger than 255");
-			return;
-		}
-	}
-	if (dots != 3 || n > ADDRESS_IP_TEXT_MAX) {
-		cur_fail(c, V4 "it must be four numbers separated by dots");
-		return;
-	}
-	memcpy(text, s, n);
-	text[n] = '\0';
-	if (inet_pton(AF_INET, text, dst) != 1)
-		cur_fail(c, V4 "not an address");
-}
-
-/* ipv6_groups - check one side of an IPv6 literal (the text before or
- * after "::", or all of it) as 1*4HEXDIG groups joined by single colons,
- * the last one possibly a dotted quad when @v4_ok. Returns the number of
- * hex groups; sets *@v4 when the side ends in a dotted quad. */
-static size_t ipv6_groups(struct cursor *c, const char *s, size_t n, bool v4_ok,
-			  bool *v4)
-{
-	size_t i = 0, groups = 0, start, end;
-	unsigned char ignored[4];
-
-	if (n == 0)
-		return 0;
-	while (!c->err && i <= n) {
-		start = i;
-		while (i < n && s[i] != ':')
-			i++;
-		end = i;
-		if (end == start) {
-			cur_fail(c, V6 "an empty group (a stray colon)");
-			break;
-		}
-		if (end == n && v4_ok && memchr(s + start, '.', end - start)) {
-			parse_ipv4(c, s + start, end - start, ignored);
-			*v4 = true;
-			break;
-		}
-		for (size_t k = start; k < end; k++)
-			if (!is_hex(s[k])) {
-				cur_fail(c, V6 "'%c' is not a hex digit", s[k]);
-				return groups;
-			}
-		if (end - start > 4) {
-			cur_fail(c, V6 "a group has more than 4 hex digits");
-			break;
-		}
-		groups++;
-		i++; /* past the colon, or past the end */
-	}
-	return groups;
-}
-
-/* parse_ipv6 - RFC 5321 4.1.3 IPv6-addr (full, comp, v4-full, v4-comp)
- * into 16 octets at @dst. As the RFC says, "::" stands for at least two
- * groups of zeros: with it, at most 6 hex groups (4 before a dotted quad)
- * may be written; without it, exactly 8 (6 before a dotted quad). */
-static void parse_ipv6(struct cursor *c, const char *s, size_t n,
-		       unsigned char *dst)
-{
-	char text[ADDRESS_IP_TEXT_MAX + 1];
-	const char *gap = NULL;
-	size_t groups, max;
-	bool v4 = false;
-
-	for (size_t i = 0; i + 1 < n; i++)
-		if (s[i] == ':' && s[i + 1] == ':') {
-			if (gap != NULL) {
-				cur_fail(c, V6 "more than one ::");
-				return;
-			}
-			gap = s + i;
-			i++;
-		}
-	if (n > ADDRESS_IP_TEXT_MAX) {
-		cur_fail(c, V6 "too long");
-		return;
-	}
-	if (gap == NULL) {
-		groups = ipv6_groups(c, s, n, true, &v4);
-		max = v4 ? 6 : 8;
-		if (!c->err && groups != max)
-			cur_fail(c, V6 "it needs %zu groups (or ::), not %zu",
-				 max, groups);
-	} else {
-		size_t left = (size_t)(gap - s);
-
-		groups = ipv6_groups(c, s, left, false, &v4);
-		groups += ipv6_groups(c, gap + 2, n - left - 2, true, &v4);
-		max = v4 ? 4 : 6;
-		if (!c->err && groups > max)
-			cur_fail(c, V6 "too many groups for :: (at most %zu)",
-				 max);
-	}
-	if (c->err)
-		return;
-	memcpy(text, s, n);
-	text[n] = '\0';
-	if (inet_pton(AF_INET6, text, dst) != 1)
-		cur_fail(c, V6 "not an address");
-}
-
 /* parse_literal - RFC 5321 4.1.3 address-literal = "[" ( IPv4 / "IPv6:"
- * IPv6 ) "]", kept as written in out->domain. General-address-literal
- * (any other tag) names no transport rcptd could probe, so it is refused
- * with a word on why. */
+ * IPv6 ) "]", kept as written in out->domain; the text between the
+ * brackets is core/ipaddr's to judge. */
 static void parse_literal(struct cursor *c, struct address *out)
 {
 	const char *body = c->p + c->off + 1;
 	size_t avail = c->len - c->off - 1, n;
 	const char *close = memchr(body, ']', avail);
+	enum ipaddr_family family;
+	char why[IPADDR_WHY_MAX];
 
 	if (close == NULL) {
 		cur_fail(c, "address literal is missing its closing ]");
@@ -541,23 +389,11 @@ static void parse_literal(struct cursor *c, struct address *out)
 		cur_fail(c, "address literal is empty");
 		return;
 	}
-	if (n >= IPV6_TAG_LEN &&
-	    strncasecmp(body, IPV6_TAG, IPV6_TAG_LEN) == 0) {
-		out->kind = ADDRESS_KIND_IPV6;
-		parse_ipv6(c, body + IPV6_TAG_LEN, n - IPV6_TAG_LEN,
-			   out->literal);
-	} else if (strspn(body, "0123456789.") >= n) {
-		out->kind = ADDRESS_KIND_IPV4;
-		parse_ipv4(c, body, n, out->literal);
-	} else if (strspn(body, "0123456789abcdefABCDEF:.") >= n) {
-		cur_fail(
-		    c, "an IPv6 address literal must start with the tag IPv6:");
-	} else {
-		cur_fail(c, "address literal must be IPv4 or IPv6 (general "
-			    "address literals are not supported)");
-	}
-	if (c->err)
+	if (ipaddr_parse_literal(body, n, &family, out->literal, why) != 0) {
+		cur_fail(c, "%s", why);
 		return;
+	}
+	out->kind = family == IPADDR_V6 ? ADDRESS_KIND_IPV6 : ADDRESS_KIND_IPV4;
 	/* n + 2 octets with the brackets; the whole-address limit checked by
 	 * the caller is far below the size of out->domain. */
 	if (n + 2 >= sizeof(out->domain)) {

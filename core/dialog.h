@@ -24,22 +24,28 @@
  *
  * Recipients: dialog_add_rcpt() before connecting or while the session is
  * open, until dialog_close_when_idle() or QUIT, so a scheduler can feed
- * more addresses of the same domain into a live session. Each recipient
+ * more addresses of the same domain into a live session.
+ * dialog_add_txn() queues a recipient with a sender of its own (the
+ * open-relay audit); consecutive recipients with the same sender share a
+ * transaction, and a change of sender starts the next one. Each recipient
  * ends with exactly one struct dialog_result:
  *   REPLIED        the server answered its RCPT (stage rcpt, the reply);
  *   NOT_ATTEMPTED  its RCPT was never evaluated: the session ended before
  *                  its turn, the transaction failed, the session's error
  *                  budget was spent, or the server refused more
  *                  recipients in a fresh transaction. Retry it in a new
- *                  session; `fail` and the reply say why;
+ *                  session; `fail` and the reply say why. (A sender
+ *                  refused while other senders wait: stage mail, the MAIL
+ *                  reply, fail NONE; see dialog_add_txn);
  *   UNANSWERED     its RCPT was sent in an open transaction but no reply
  *                  came (timeout, close, garbage, 421): retry, counting
  *                  an attempt (it may be a tarpit);
  *   NEEDS_SMTPUTF8 local: the address has non-ASCII octets and the server
  *                  does not offer SMTPUTF8; never sent;
  *   REFUSED        local: a control octet (CR, LF, NUL, ...), an empty
- *                  address or one over ADDRESS_MAX octets; never sent.
- *                  The line writer refuses them as a second guard behind
+ *                  address or one over ADDRESS_MAX octets, or the same in
+ *                  its own sender; never sent. The line writer
+ *                  (core/cmdbuf.h) refuses them as a second guard behind
  *                  the address parser.
  * "Too many recipients" (452 or 552 with 4.5.3/5.5.3, or with that text
  * when there is no enhanced code; RFC 5321 4.5.3.1.10) puts a recipient
@@ -52,7 +58,8 @@
  *   TIMEOUT   a wait ran out;        CLOSED  the peer closed;
  *   PROTOCOL  the reply broke the grammar or was out of place (3yz);
  *   REJECTED  a reply refused the session: non-2yz banner, 4yz EHLO,
- *             failed HELO, non-2yz MAIL or RSET, or 421 anywhere;
+ *             failed HELO, non-2yz MAIL (unless another sender waits,
+ *             see dialog_add_txn) or RSET, or 421 anywhere;
  *   LOCAL     out of memory.
  * with the stage (connect, banner, ehlo, mail, rcpt) and the reply, so
  * that verdict classification can map it. After REJECTED other than 421
@@ -66,12 +73,14 @@
  *
  * Memory (what a daemon with < 10 KiB per probe counts on): the struct
  * with its reply parser is about 1.1 KiB plus the HELO and sender names;
- * each recipient adds 72 octets plus its address plus its reply text
- * (at most SMTP_REPLY_TEXT_MAX); the output buffer exists only while
- * output waits (one command is < 300 octets; a pipelined batch at most
- * DIALOG_OUTPUT_MAX); the transcript grows by doubling up to
- * transcript_max. dialog_memory() adds it all up. A server cannot make
- * it grow: replies are parsed in fixed memory.
+ * each recipient adds 80 octets plus its address (and its own sender)
+ * plus its reply text (at most SMTP_REPLY_TEXT_MAX); a transaction with a
+ * sender other than the config's holds a copy of it; the output buffer
+ * (core/cmdbuf.h) exists only while output waits (one command is < 300
+ * octets; a pipelined batch at most DIALOG_OUTPUT_MAX); the transcript
+ * (core/transcript.h) grows by doubling up to transcript_max.
+ * dialog_memory() adds it all up. A server cannot make it grow: replies
+ * are parsed in fixed memory.
  *
  * Ownership: dialog_new() copies the config and its strings; the caller
  * owns the dialog and frees it with dialog_free() (NULL is a no-op). Every
@@ -80,9 +89,10 @@
  * request); results until the next dialog_next_result() or dialog_free();
  * the failure and the transcript until dialog_free(). Tags are the
  * caller's; the dialog never dereferences them.
- * Errors: event calls return enum dialog_rc; dialog_add_rcpt() may return
- * a negative enum dialog_err. Calling an event in a state where it cannot
- * happen (bytes before connecting) is a caller bug and aborts.
+ * Errors: event calls return enum dialog_rc; dialog_add_rcpt() and
+ * dialog_add_txn() may return a negative enum dialog_err. Calling an
+ * event in a state where it cannot happen (bytes before connecting) is a
+ * caller bug and aborts.
  * Loop: none; pure. */
 #ifndef RCPTD_CORE_DIALOG_H
 #define RCPTD_CORE_DIALOG_H
@@ -172,7 +182,9 @@ struct dialog_config {
 	unsigned rcpt_per_txn; /* 1..DIALOG_RCPT_PER_TXN_MAX */
 	unsigned rcpt_max;     /* per session; 0: no limit */
 	unsigned errors_max;   /* 4yz/5yz RCPT replies per session before
-				 * the rest go NOT_ATTEMPTED; 0: no limit */
+				 * the rest go NOT_ATTEMPTED (refused MAILs
+				 * of a session that goes on count too, see
+				 * dialog_add_txn); 0: no limit */
 	bool pipelining;       /* use PIPELINING when offered */
 	size_t transcript_max; /* 0: none; <= DIALOG_TRANSCRIPT_MAX */
 	dialog_alloc_fn alloc; /* NULL: malloc/realloc/free */
@@ -230,6 +242,29 @@ struct dialog *dialog_free(struct dialog *d);
  * with a REFUSED result. Returns a DIALOG_RC_* (REARM when an idle session
  * started sending) or DIALOG_ERR_CLOSED, _FULL, _NOMEM. */
 int dialog_add_rcpt(struct dialog *d, const char *address, void *tag);
+
+/* dialog_add_txn - queue @rcpt with its own reverse-path @sender (without
+ * <>; "" is the null sender; NULL is the config's mail_from, which makes
+ * this dialog_add_rcpt()). Recipients go out in the order queued;
+ * consecutive ones with the same sender share a transaction (up to
+ * rcpt_per_txn), and one whose sender differs from the open transaction's
+ * starts the next: RSET, MAIL FROM:<sender>. With rcpt_per_txn 1 every
+ * recipient is a transaction of its own.
+ * Neither @sender nor @rcpt goes through the address grammar: an audit
+ * sends forms that badly configured servers took for local addresses on
+ * purpose ("a@b"@c, @c:a@b, b!a, a%b@c, a@, a). Only the line writer's
+ * guards apply: a control octet in either, an empty @rcpt, or either over
+ * ADDRESS_MAX octets ends the recipient REFUSED at once. A non-ASCII
+ * sender needs SMTPUTF8 as a non-ASCII recipient does.
+ * A refused MAIL (4yz/5yz but 421) ends the session as dialog.h says when
+ * every queued recipient has that sender. When another sender waits, the
+ * session goes on: the transaction's recipients, and every queued one
+ * with the refused sender (it is not offered again), end NOT_ATTEMPTED
+ * with the MAIL reply at stage mail and fail NONE; the replies owed to
+ * their pipelined RCPTs are read and dropped; the next transaction starts
+ * with RSET. Returns as dialog_add_rcpt(). */
+int dialog_add_txn(struct dialog *d, const char *sender, const char *rcpt,
+		   void *tag);
 
 /* dialog_close_when_idle - no more recipients: QUIT once the queue is
  * empty (at once when idle; DONE at once when never connected and empty).

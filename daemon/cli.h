@@ -3,6 +3,8 @@
 #ifndef RCPTD_DAEMON_CLI_H
 #define RCPTD_DAEMON_CLI_H
 
+int cli_serve(int argc, char **argv, char **envp);
 int cli_verify(int argc, char **argv, char **envp);
+int cli_relay_test(int argc, char **argv, char **envp);
 
 #endif

@@ -18,6 +18,7 @@
 #include "daemon/listfiles.h"
 #include "daemon/log.h"
 #include "daemon/resolver.h"
+#include "daemon/setup.h"
 
 static void verify_usage(FILE *out)
 {
@@ -124,53 +125,6 @@ static void on_verdict(void *data, const struct verdict *v,
 	flush_ready(ctx->run);
 }
 
-/* engine_setup - policy, resolver and engine from the configuration. */
-static int engine_setup(uv_loop_t *loop, const struct config *c,
-			struct netpolicy *policy, struct resolver **res,
-			struct engine **eng, char *err, size_t errlen)
-{
-	struct resolver_config rc;
-	struct engine_config ec;
-
-	netpolicy_init(policy);
-	for (unsigned i = 0; i < c->allow_net.count; i++) {
-		char sub[200];
-		if (netpolicy_allow_cidr(policy, c->allow_net.item[i], sub,
-					 sizeof(sub)) < 0) {
-			snprintf(err, errlen, "--allow-net: %s", sub);
-			return -1;
-		}
-	}
-	resolver_config_defaults(&rc);
-	rc.servers = (const char *const *)c->dns_server.item;
-	rc.server_count = c->dns_server.count;
-	rc.timeout_ms = c->dns_timeout;
-	if (resolver_new(loop, &rc, res, err, errlen) < 0)
-		return -1;
-
-	engine_config_defaults(&ec);
-	ec.dialog.helo = c->helo;
-	ec.dialog.mail_from = c->mail_from;
-	ec.dialog.banner_ms = c->banner_timeout;
-	ec.dialog.ehlo_ms = ec.dialog.mail_ms = ec.dialog.rcpt_ms =
-	    ec.dialog.rset_ms = c->command_timeout;
-	if (ec.dialog.quit_ms > c->command_timeout)
-		ec.dialog.quit_ms = c->command_timeout;
-	ec.dialog.transcript_max = c->transcript ? DIALOG_TRANSCRIPT_MAX : 0;
-	ec.connect_timeout_ms = c->connect_timeout;
-	ec.probe_timeout_ms = c->probe_timeout;
-	ec.concurrency = c->concurrency;
-	ec.per_host_concurrency = c->per_host_concurrency;
-	ec.policy = policy;
-	ec.resolver = *res;
-	if (engine_new(loop, &ec, eng, err, errlen) < 0) {
-		resolver_close(*res, NULL, NULL);
-		*res = NULL;
-		return -1;
-	}
-	return 0;
-}
-
 static int verify_online(const struct config *c, const struct lists *lists,
 			 char **addrs, int n)
 {
@@ -197,7 +151,10 @@ static int verify_online(const struct config *c, const struct lists *lists,
 	run.n = n;
 	run.table = c->table;
 	run.transcript = c->transcript;
-	if (engine_setup(&loop, c, &policy, &res, &eng, err, sizeof(err)) < 0) {
+	if (setup_policy(&policy, c, err, sizeof(err)) < 0 ||
+	    setup_engine(&loop, c, &policy,
+			 c->transcript ? DIALOG_TRANSCRIPT_MAX : 0, &res, &eng,
+			 err, sizeof(err)) < 0) {
 		fprintf(stderr, "rcptd verify: %s\n", err);
 		run.rc = 2;
 		goto done;
@@ -236,17 +193,6 @@ done:
 	free(run.slots);
 	free(ctx);
 	return run.rc;
-}
-
-/* helo_warning - a HELO that is not a plausible FQDN gets verifiers
- * blocked (DESIGN.md "Being a good citizen on port 25"). */
-static void helo_warning(const char *helo)
-{
-	if (strchr(helo, '.') == NULL || strcmp(helo, "localhost") == 0)
-		log_warn("--helo %s is not a fully qualified domain name; "
-			 "many servers refuse or distrust such clients (see "
-			 "rcptd doctor)",
-			 helo);
 }
 
 int cli_verify(int argc, char **argv, char **envp)
@@ -299,7 +245,7 @@ int cli_verify(int argc, char **argv, char **envp)
 		}
 		rc = run.rc;
 	} else {
-		helo_warning(c.helo);
+		setup_helo_warning(c.helo);
 		rc = verify_online(&c, &lists, argv + first, argc - first);
 	}
 	lists_release(&lists);

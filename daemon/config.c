@@ -76,6 +76,67 @@ static const struct opt opts[] = {
      "KEY: accept this bearer key (repeatable; absent: no auth)"},
     {"listen", OPT_STRING, OFF(listen), SCOPE_SERVE, "127.0.0.1:8025", 1, 300,
      "ADDR:PORT: where the HTTP API listens"},
+    /* serve. The request timeout is 5 s: Postfix's smtpd waits about as
+     * long for verify(8) (3 polls 3 s apart) before it answers "try
+     * again", most probes of a responsive server end within 1-3 s, and a
+     * person at a sign-up form should not wait longer; the probe goes on
+     * and its verdict waits in the cache for the retry. Bodies: 100
+     * addresses in JSON are ~10 KiB, so 1 MiB is generous and bounded.
+     * Connections: 4096 at most, 1024 per client address (a proxy or
+     * the app beside a sidecar is one address; one host still cannot
+     * take the whole table); 15 s idle, which is also the time a request
+     * has to arrive whole. No rate limit by default: the common client is
+     * one back end on localhost; set one for a public listener. */
+    {"request-timeout", OPT_DURATION, OFF(request_timeout), SCOPE_SERVE, "5s",
+     0, 300000,
+     "DURATION: wait this long for a probe, then answer in_progress "
+     "(wait= per request, up to --probe-timeout)"},
+    {"max-body", OPT_COUNT, OFF(max_body), SCOPE_SERVE, "1048576", 1024,
+     64 * 1024 * 1024, "OCTETS: the largest request body"},
+    {"max-batch", OPT_COUNT, OFF(max_batch), SCOPE_SERVE, "100", 1, 10000,
+     "N: addresses in one POST /v1/verify"},
+    {"max-connections", OPT_COUNT, OFF(max_connections), SCOPE_SERVE, "4096", 1,
+     1000000, "N: HTTP connections open at once"},
+    {"max-connections-per-ip", OPT_COUNT, OFF(max_connections_per_ip),
+     SCOPE_SERVE, "1024", 1, 1000000,
+     "N: HTTP connections open at once from one client address "
+     "(per loop with --threads)"},
+    {"idle-timeout", OPT_DURATION, OFF(idle_timeout), SCOPE_SERVE, "15s", 1000,
+     3600000,
+     "DURATION: close a connection idle this long, or whose request has "
+     "not arrived whole within it"},
+    {"rate-limit", OPT_COUNT, OFF(rate_limit), SCOPE_SERVE, "0", 0, 1000000,
+     "N: requests a second per API key (or client IP without one); 0: no "
+     "limit"},
+    {"rate-burst", OPT_COUNT, OFF(rate_burst), SCOPE_SERVE, "100", 1, 1000000,
+     "N: requests a client may make at once before --rate-limit applies"},
+    {"cors-origin", OPT_LIST, OFF(cors_origin), SCOPE_SERVE, "", 0, 300,
+     "ORIGIN: let browser pages of ORIGIN (or *) call the API "
+     "(repeatable)"},
+    {"threads", OPT_COUNT, OFF(threads), SCOPE_SERVE, "1", 1, 256,
+     "N: event loops, one per core (SO_REUSEPORT)"},
+    {"user", OPT_STRING, OFF(user), SCOPE_SERVE, "", 0, 64,
+     "NAME: started as root, run as this user once the socket is bound"},
+    {"access-log", OPT_BOOL, OFF(access_log), SCOPE_SERVE, "true", 0, 0,
+     "log one line per HTTP request (method, path, status, latency)"},
+    {"shutdown-timeout", OPT_DURATION, OFF(shutdown_timeout), SCOPE_SERVE,
+     "10s", 0, 600000,
+     "DURATION: on SIGTERM, time for requests in flight to finish"},
+    /* The verdict cache; daemon/cache.h gives the reasons. */
+    {"cache-size", OPT_COUNT, OFF(cache_size), SCOPE_SERVE | SCOPE_BULK,
+     "100000", 0, 100000000, "N: verdicts kept in process (0: none)"},
+    {"cache-ttl-positive", OPT_DURATION, OFF(cache_ttl_positive),
+     SCOPE_SERVE | SCOPE_BULK, "7d", 1000, 4233600000u,
+     "DURATION: keep deliverable and risky verdicts"},
+    {"cache-ttl-negative", OPT_DURATION, OFF(cache_ttl_negative),
+     SCOPE_SERVE | SCOPE_BULK, "3d", 1000, 4233600000u,
+     "DURATION: keep undeliverable verdicts"},
+    {"cache-ttl-unknown", OPT_DURATION, OFF(cache_ttl_unknown),
+     SCOPE_SERVE | SCOPE_BULK, "5m", 1000, 4233600000u,
+     "DURATION: keep unknown verdicts (timeouts, greylisting, blocks)"},
+    {"redis-timeout", OPT_DURATION, OFF(redis_timeout),
+     SCOPE_SERVE | SCOPE_BULK, "250ms", 10, 60000,
+     "DURATION: wait for one Redis reply before treating it as a miss"},
     {"disposable-list", OPT_STRING, OFF(disposable_list), SCOPE_ALL, "", 0,
      4096, "FILE: disposable domains, replacing the built-in list"},
     {"free-provider-list", OPT_STRING, OFF(free_provider_list), SCOPE_ALL, "",
@@ -92,6 +153,15 @@ static const struct opt opts[] = {
      "include the SMTP transcript in each verdict"},
     {"table", OPT_BOOL, OFF(table), SCOPE_VERIFY, "false", 0, 0,
      "print a table for people instead of JSON lines"},
+    /* relay-test: the default outside domain is under .invalid (RFC
+     * 2606), so that no test recipient can ever receive mail. */
+    {"outside", OPT_STRING, OFF(outside), SCOPE_RELAY, "relay-test.invalid", 1,
+     253, "DOMAIN: the foreign domain of the relay tests"},
+    {"server-domain", OPT_STRING, OFF(server_domain), SCOPE_RELAY, "", 0, 253,
+     "DOMAIN: the mail domain the server receives for (default: HOST "
+     "when it is a name; required when HOST is an address)"},
+    {"json", OPT_BOOL, OFF(json), SCOPE_RELAY, "false", 0, 0,
+     "print one JSON object instead of a table"},
     {"config", OPT_STRING, OFF(config_file), SCOPE_ALL, "", 0, 4096,
      "FILE: read options from FILE (key = value lines)"},
 };

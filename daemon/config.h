@@ -61,6 +61,26 @@ struct config {
 	char *redis;
 	struct config_list api_key;
 	char *listen;
+	/* serve: HTTP (durations in milliseconds, sizes in octets) */
+	unsigned request_timeout;
+	unsigned max_body;
+	unsigned max_batch;
+	unsigned max_connections;
+	unsigned max_connections_per_ip;
+	unsigned idle_timeout;
+	unsigned rate_limit; /* requests a second per client; 0: none */
+	unsigned rate_burst;
+	struct config_list cors_origin;
+	unsigned threads;
+	char *user;
+	bool access_log;
+	unsigned shutdown_timeout;
+	/* serve: verdict cache (durations in milliseconds) */
+	unsigned cache_size;
+	unsigned cache_ttl_positive;
+	unsigned cache_ttl_negative;
+	unsigned cache_ttl_unknown;
+	unsigned redis_timeout;
 	/* domain lists: files replacing the embedded defaults */
 	char *disposable_list;
 	char *free_provider_list;
@@ -72,6 +92,10 @@ struct config {
 	bool offline;
 	bool transcript;
 	bool table;
+	/* relay-test */
+	char *outside;	     /* the foreign domain of the tests */
+	char *server_domain; /* "": HOST when it is a name */
+	bool json;
 	char *config_file;
 };
 

@@ -123,6 +123,8 @@ struct engine {
 	uint64_t rnd;
 	void (*closed_cb)(void *);
 	void *closed_data;
+	engine_fact_fn fact_fn;
+	void *fact_arg;
 	struct engine_stats stats;
 };
 
@@ -550,9 +552,12 @@ static void settle_probe(struct edomain *d, struct ereq *p,
 			 p->reply_reason == REASON_MAILBOX_DISABLED)
 			t = TRI_FALSE;
 	}
-	if (t != TRI_UNKNOWN)
+	if (t != TRI_UNKNOWN) {
 		fact_set(d->e, d->name, t);
-	else if (p->rstatus == DIALOG_RCPT_REPLIED) {
+		if (d->e->fact_fn)
+			d->e->fact_fn(d->e->fact_arg, d->name, t, d->mx,
+				      d->mx_count);
+	} else if (p->rstatus == DIALOG_RCPT_REPLIED) {
 		d->probe_reason = p->reply_reason;
 		d->probe_retry_after = p->retry_after;
 	} else if (f->kind != DIALOG_FAIL_NONE)
@@ -1002,13 +1007,26 @@ void engine_close(struct engine *e, void (*closed_cb)(void *), void *data)
 			}
 			while ((r = TAILQ_FIRST(&d->queue)) != NULL)
 				req_finish(r, REASON_TIMEOUT, NULL);
+			dom_release(d); /* unless sessions still run */
 		}
 	}
-	/* Sessions end through their done callbacks, which settle their
-	 * requests without retrying (e->closing). */
-	/* (The session list is implicit: aborting needs the sessions, which
-	 * the domains do not list; the hosts and requests do not either.) */
+	/* Running sessions end by themselves, bounded by their waits; their
+	 * done callbacks settle the requests without retrying (e->closing)
+	 * and the last one completes the close. */
 	maybe_finish_close(e);
+}
+
+void engine_set_catch_all(struct engine *e, const char *domain,
+			  enum tristate catch_all)
+{
+	if (catch_all != TRI_UNKNOWN && fact_get(e, domain) == TRI_UNKNOWN)
+		fact_set(e, domain, catch_all);
+}
+
+void engine_set_fact_hook(struct engine *e, engine_fact_fn fn, void *arg)
+{
+	e->fact_fn = fn;
+	e->fact_arg = arg;
 }
 
 void engine_get_stats(const struct engine *e, struct engine_stats *s)

@@ -97,4 +97,17 @@ void engine_close(struct engine *e, void (*closed_cb)(void *), void *data);
 
 void engine_get_stats(const struct engine *e, struct engine_stats *s);
 
+/* engine_set_catch_all - a domain's catch-all answer learned elsewhere
+ * (another instance, through Redis); kept like one of the engine's own
+ * unless the engine already has one. */
+void engine_set_catch_all(struct engine *e, const char *domain,
+			  enum tristate catch_all);
+
+/* The hook the engine calls when it learns a domain's catch-all answer,
+ * with the domain's MX hosts (borrowed for the call). */
+typedef void (*engine_fact_fn)(void *arg, const char *domain,
+			       enum tristate catch_all,
+			       const struct verdict_mx *mx, unsigned mx_count);
+void engine_set_fact_hook(struct engine *e, engine_fact_fn fn, void *arg);
+
 #endif

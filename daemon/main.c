@@ -1,6 +1,8 @@
 /* main - the rcptd command: one binary, subcommands (DESIGN.md).
  *
+ *   rcptd serve [options]               the HTTP API
  *   rcptd verify [options] ADDRESS...   one JSON verdict per line
+ *   rcptd relay-test [options] HOST[:PORT]  open-relay audit of a server
  *   rcptd version
  *
  * Exit statuses: 0 success; 1 a run-time failure (e.g. a probe could not
@@ -19,8 +21,12 @@ static void usage(FILE *out)
 		"usage: rcptd COMMAND [options] [arguments]\n"
 		"\n"
 		"Commands:\n"
+		"  serve [options]              serve the HTTP API\n"
 		"  verify [options] ADDRESS...  verify addresses, one JSON "
 		"verdict per line\n"
+		"  relay-test [options] HOST[:PORT]\n"
+		"                               open-relay audit of a mail "
+		"server you run\n"
 		"  version                      print the version\n"
 		"  help [COMMAND]               show help\n"
 		"\n"
@@ -41,15 +47,22 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
 	    strcmp(cmd, "-h") == 0) {
-		if (argc > 2 && strcmp(argv[2], "verify") == 0) {
-			char *help[] = {"--help", NULL};
+		char *help[] = {"--help", NULL};
+		if (argc > 2 && strcmp(argv[2], "verify") == 0)
 			return cli_verify(1, help, environ);
-		}
+		if (argc > 2 && strcmp(argv[2], "serve") == 0)
+			return cli_serve(1, help, environ);
+		if (argc > 2 && strcmp(argv[2], "relay-test") == 0)
+			return cli_relay_test(1, help, environ);
 		usage(stdout);
 		return 0;
 	}
+	if (strcmp(cmd, "serve") == 0)
+		return cli_serve(argc - 2, argv + 2, environ);
 	if (strcmp(cmd, "verify") == 0)
 		return cli_verify(argc - 2, argv + 2, environ);
+	if (strcmp(cmd, "relay-test") == 0)
+		return cli_relay_test(argc - 2, argv + 2, environ);
 	fprintf(stderr, "rcptd: unknown command '%s' (try 'rcptd help')\n",
 		cmd);
 	return 2;

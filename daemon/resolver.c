@@ -1,46 +1,43 @@
-/* resolver - MX resolution with c-ares on a libuv loop, and its RRset
- * cache (see resolver.h).
+/* resolver - MX resolution for the probe engine (see resolver.h).
  *
- * Three layers, bottom up:
- *   glue      ARES_OPT_SOCK_STATE_CB opens one uv_poll_t per c-ares
- *             socket; one uv_timer_t follows ares_timeout(); both call
- *             ares_process_fd(). Decides nothing.
- *   rrsets    one struct rrset per (type, name): PENDING while its query
- *             is in flight (slots of requests wait on it: coalescing),
- *             then READY with data, NODATA, NXDOMAIN or an error until it
- *             expires. READY entries sit on an LRU list.
- *   requests  one struct resolver_req per resolver_mx(): the MX RRset,
- *             then A and AAAA of each host in parallel, then the answer,
- *             queued for the idle handle that runs the callbacks.
+ * Three modules below do the DNS work:
+ *   core/dnscache    the RRset cache: one entry per (type, name),
+ *                    lifetimes, LRU eviction, coalescing of queries;
+ *   daemon/dnsquery  one RRset at a time, from that cache or asked of
+ *                    DNS through c-ares, the answer read and classified;
+ *   daemon/cares_uv  c-ares' sockets and timeouts on the loop.
+ * What is left here is the MX logic of RFC 5321 5.1: one struct
+ * resolver_req per resolver_mx(), which asks for the MX RRset, then for
+ * A and AAAA of each host in parallel, then assembles the answer and
+ * queues it for the idle handle that runs the callbacks.
  * A request counts its unanswered slots in `outstanding`, plus one hold
- * while it starts a phase: c-ares may answer inside ares_query() (a
- * cache hit always does), and the hold keeps the phase from ending before
- * all its slots are started. */
+ * while it starts a phase: an answer may come from inside dnsquery_ask()
+ * (a cache hit always does, c-ares sometimes), and the hold keeps the
+ * phase from ending before all its slots are started. */
 #include "daemon/resolver.h"
 
-#include <ares.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 
+#include "core/dnscache.h"
 #include "core/dnsmsg.h"
-#include "core/htab.h"
+#include "daemon/dnsquery.h"
 
-#define DNS_CLASS_IN 1
-/* Larger UDP answers come truncated and are asked again over TCP; 1232
- * avoids IP fragmentation on any path (DNS flag day 2020). */
-#define EDNS_PAYLOAD 1232
-/* An rrset's key: the type in two octets, then the name. */
-#define KEY_MAX (2 + RESOLVER_NAME_MAX)
+/* The cache and the query layer keep what resolver.h promises. */
+_Static_assert(RESOLVER_ADDRS_PER_FAMILY == DNSCACHE_ADDRS_MAX,
+	       "addresses per family");
+_Static_assert(RESOLVER_NAME_MAX == DNSCACHE_NAME_MAX, "host name length");
+_Static_assert(RESOLVER_SERVERS_MAX == DNSQUERY_SERVERS_MAX, "DNS servers");
+_Static_assert(RESOLVER_SERVER_TEXT_MAX == DNSQUERY_SERVER_TEXT_MAX,
+	       "DNS server text");
 
 #define container_of(p, type, member)                                          \
 	((type *)(void *)((char *)(p)-offsetof(type, member)))
 
-/* ---- intrusive circular lists (libuv's QUEUE, spelled out) ---------- */
+/* ---- intrusive circular lists of requests (libuv's QUEUE) ------------ */
 
 struct link {
 	struct link *prev, *next;
@@ -75,35 +72,9 @@ static void list_remove(struct link *n)
 
 /* ---- types ------------------------------------------------------------ */
 
-enum rr_state { RR_PENDING = 0, RR_READY };
-enum rr_kind { RR_DATA = 0, RR_NODATA, RR_NXDOMAIN, RR_ERROR };
-
-struct mx_rr {
-	uint16_t preference;
-	bool usable; /* false: longer than any host name, dropped */
-	char host[RESOLVER_NAME_MAX + 1];
-};
-
-struct rrset {
-	struct htab_node node;
-	struct resolver *r;
-	struct link lru;     /* READY and not being handed out: r->lru */
-	struct link waiters; /* PENDING: struct slot */
-	enum rr_state state;
-	enum rr_kind kind;
-	bool handing_out; /* its answer is being given to its waiters */
-	uint16_t qtype;
-	int ares_status;  /* RR_ERROR: ARES_E*, or */
-	int dnsmsg_error; /* ... a malformed answer (enum dnsmsg_err) */
-	uint64_t expires; /* uv_now() milliseconds */
-	unsigned count;	  /* RR_DATA: records in addr[] or mx[] */
-	struct resolver_addr addr[RESOLVER_ADDRS_PER_FAMILY];
-	struct mx_rr *mx; /* type MX: owned */
-	char name[RESOLVER_NAME_MAX + 1];
-};
-
+/* One RRset a request waits for. */
 struct slot {
-	struct link link; /* in rrset->waiters while waiting */
+	struct dnscache_link link; /* in the entry's waiters while waiting */
 	struct resolver_req *req;
 	unsigned host; /* index of the host in req->work[] */
 };
@@ -138,37 +109,22 @@ struct resolver_req {
 	char domain[RESOLVER_NAME_MAX + 1];
 };
 
-struct rpoll {
-	uv_poll_t handle;
-	struct resolver *r;
-	ares_socket_t fd;
-	struct link link; /* r->polls while open */
-};
-
 struct resolver {
 	uv_loop_t *loop;
-	ares_channel channel;
-	uv_timer_t timer; /* follows ares_timeout() */
-	uv_idle_t idle;	  /* runs callbacks from r->ready */
-	struct link polls;
+	struct dnsquery *dq; /* NULL once closing */
+	uv_idle_t idle;	     /* runs callbacks from r->ready */
 	struct link pending; /* requests not answered yet */
 	struct link ready;   /* answered, callback not run yet */
-	struct htab cache;
-	struct link lru;  /* least recently used first */
-	unsigned handles; /* libuv handles not closed yet */
+	unsigned handles;    /* the idle handle and dq, until closed */
 	bool closing;
 	void (*closed_cb)(void *data);
 	void *closed_data;
 	uint64_t rng; /* splitmix64 state */
-	struct resolver_config cfg;
-	struct resolver_stats stats;
+	uint64_t lookups;
+	struct dnsquery_stats final; /* dq's counters when it closed */
 };
 
-static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf,
-		      int alen);
 static void req_release(struct resolver_req *q);
-
-/* ---- small helpers ------------------------------------------------------ */
 
 /* next_random - splitmix64: the shuffle needs spread, not secrecy. */
 static uint64_t next_random(void *ctx)
@@ -181,442 +137,33 @@ static uint64_t next_random(void *ctx)
 	return z ^ (z >> 31);
 }
 
-/* name_normalise - @in as a lower-case host name without its final dot.
- * Letters, digits, '-' and '_' (DNS has underscore labels; asking for
- * their MX harms nothing), labels of 1..63 octets, 253 in all. A single
- * label is allowed: it is asked as an absolute name, never searched. */
-static int name_normalise(const char *in, char out[RESOLVER_NAME_MAX + 1])
-{
-	size_t len = in ? strnlen(in, RESOLVER_NAME_MAX + 2) : 0;
-	size_t label = 0;
-
-	if (len > 0 && in[len - 1] == '.')
-		len--;
-	if (len == 0 || len > RESOLVER_NAME_MAX)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		char c = in[i];
-
-		if (c == '.') {
-			if (label == 0)
-				return -1;
-			label = 0;
-		} else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			   c == '-' || c == '_') {
-			label++;
-		} else if (c >= 'A' && c <= 'Z') {
-			c = (char)(c - 'A' + 'a');
-			label++;
-		} else {
-			return -1;
-		}
-		if (label > 63)
-			return -1;
-		out[i] = c;
-	}
-	out[len] = '\0';
-	return label == 0 ? -1 : 0;
-}
-
-static const char *type_name(uint16_t qtype)
-{
-	switch (qtype) {
-	case DNSMSG_TYPE_MX:
-		return "MX";
-	case DNSMSG_TYPE_A:
-		return "A";
-	default:
-		return "AAAA";
-	}
-}
-
-/* error_text - why an RRset failed, in words an operator searches for. */
-static void error_text(char *dst, size_t size, const struct rrset *rs)
-{
-	const char *why;
-
-	if (rs->dnsmsg_error != 0) {
-		snprintf(dst, size, "%s %s: malformed answer (%s)",
-			 type_name(rs->qtype), rs->name,
-			 dnsmsg_strerror(rs->dnsmsg_error));
-		return;
-	}
-	switch (rs->ares_status) {
-	case ARES_ETIMEOUT:
-		why = "no answer from the DNS server (timeout)";
-		break;
-	case ARES_ESERVFAIL:
-		why = "SERVFAIL";
-		break;
-	case ARES_EREFUSED:
-		why = "REFUSED";
-		break;
-	case ARES_ENOTIMP:
-		why = "NOTIMP";
-		break;
-	case ARES_EFORMERR:
-		why = "FORMERR";
-		break;
-	case ARES_ECONNREFUSED:
-		/* c-ares 1.18 reports this when every server answered
-		 * SERVFAIL or REFUSED, or refused the connection. */
-		why = "the DNS servers failed (SERVFAIL, REFUSED or "
-		      "unreachable)";
-		break;
-	default:
-		why = ares_strerror(rs->ares_status);
-		break;
-	}
-	snprintf(dst, size, "%s %s: %s", type_name(rs->qtype), rs->name, why);
-}
-
-/* ---- the glue: c-ares sockets and timeouts on the loop --------------- */
-
-/* timer_update - arm the timer for c-ares' next timeout, rounded up so
- * that it never fires before c-ares considers the time come. */
-static void on_timer(uv_timer_t *t);
-static void timer_update(struct resolver *r)
-{
-	struct timeval tv, *tvp;
-	uint64_t ms;
-
-	if (r->closing)
-		return;
-	tvp = ares_timeout(r->channel, NULL, &tv);
-	if (tvp == NULL) {
-		uv_timer_stop(&r->timer);
-		return;
-	}
-	ms = (uint64_t)tvp->tv_sec * 1000 +
-	     ((uint64_t)tvp->tv_usec + 999) / 1000;
-	uv_timer_start(&r->timer, on_timer, ms, 0);
-}
-
-static void on_timer(uv_timer_t *t)
-{
-	struct resolver *r = t->data;
-
-	ares_process_fd(r->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-	timer_update(r);
-}
-
-/* on_poll - a c-ares socket is ready; on a poll error let c-ares try
- * both directions so that it sees the error and closes the socket. */
-static void on_poll(uv_poll_t *h, int status, int events)
-{
-	struct rpoll *p = container_of(h, struct rpoll, handle);
-	struct resolver *r = p->r;
-	ares_socket_t rfd = ARES_SOCKET_BAD, wfd = ARES_SOCKET_BAD;
-
-	if (status < 0 || (events & UV_READABLE))
-		rfd = p->fd;
-	if (status < 0 || (events & UV_WRITABLE))
-		wfd = p->fd;
-	ares_process_fd(r->channel, rfd, wfd); /* may close p */
-	timer_update(r);
-}
-
-static void resolver_free(struct resolver *r);
-
-static void on_handle_closed(uv_handle_t *h)
-{
-	struct resolver *r = h->data;
-
-	if (--r->handles == 0 && r->closing)
-		resolver_free(r);
-}
-
-static void on_poll_closed(uv_handle_t *h)
-{
-	struct rpoll *p = container_of(h, struct rpoll, handle);
-	struct resolver *r = p->r;
-
-	free(p);
-	if (--r->handles == 0 && r->closing)
-		resolver_free(r);
-}
-
-static void poll_close(struct rpoll *p)
-{
-	list_remove(&p->link);
-	uv_close((uv_handle_t *)&p->handle, on_poll_closed);
-}
-
-/* on_sock_state - c-ares opened, changed or closed a socket. c-ares calls
- * this before it closes the descriptor, so the poll stops first. A socket
- * we fail to watch leaves its queries to time out into dns_error. */
-static void on_sock_state(void *data, ares_socket_t fd, int readable,
-			  int writable)
-{
-	struct resolver *r = data;
-	struct rpoll *p = NULL;
-	int events =
-	    (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0);
-
-	for (struct link *l = r->polls.next; l != &r->polls; l = l->next) {
-		struct rpoll *it = container_of(l, struct rpoll, link);
-		if (it->fd == fd) {
-			p = it;
-			break;
-		}
-	}
-	if (events == 0) {
-		if (p != NULL)
-			poll_close(p);
-		return;
-	}
-	if (p == NULL) {
-		p = calloc(1, sizeof(*p));
-		if (p == NULL)
-			return;
-		if (uv_poll_init_socket(r->loop, &p->handle, fd) != 0) {
-			free(p);
-			return;
-		}
-		p->r = r;
-		p->fd = fd;
-		p->handle.data = p;
-		list_add_tail(&r->polls, &p->link);
-		r->handles++;
-	}
-	uv_poll_start(&p->handle, events, on_poll);
-}
-
-/* ---- the cache -------------------------------------------------------- */
-
-static size_t make_key(unsigned char key[KEY_MAX], uint16_t qtype,
-		       const char *name)
-{
-	size_t n = strlen(name);
-
-	key[0] = (unsigned char)(qtype >> 8);
-	key[1] = (unsigned char)qtype;
-	memcpy(key + 2, name, n);
-	return 2 + n;
-}
-
-static bool rrset_eq(const struct htab_node *node, const void *key, size_t len)
-{
-	const struct rrset *rs = container_of(node, struct rrset, node);
-	const unsigned char *k = key;
-
-	return len >= 2 && rs->qtype == (uint16_t)(k[0] << 8 | k[1]) &&
-	       strlen(rs->name) == len - 2 &&
-	       memcmp(rs->name, k + 2, len - 2) == 0;
-}
-
-static struct rrset *cache_find(struct resolver *r, uint16_t qtype,
-				const char *name)
-{
-	unsigned char key[KEY_MAX];
-	size_t len = make_key(key, qtype, name);
-	struct htab_node *n = htab_find(&r->cache, key, len);
-
-	return n ? container_of(n, struct rrset, node) : NULL;
-}
-
-/* rrset_clear - forget an entry's data (not its key or waiters). */
-static void rrset_clear(struct rrset *rs)
-{
-	free(rs->mx);
-	rs->mx = NULL;
-	rs->count = 0;
-	rs->ares_status = 0;
-	rs->dnsmsg_error = 0;
-}
-
-/* rrset_drop - unlink and free an answered entry nobody waits on. */
-static void rrset_drop(struct resolver *r, struct rrset *rs)
-{
-	list_remove(&rs->lru);
-	htab_remove(&r->cache, &rs->node);
-	rrset_clear(rs);
-	free(rs);
-}
-
-/* cache_trim - evict least recently used answers until @room more
- * entries fit under cache_max. Entries in flight or being handed out are
- * not on the LRU list and stay: requests wait on them. */
-static void cache_trim(struct resolver *r, unsigned room)
-{
-	while (r->cache.count + room > r->cfg.cache_max &&
-	       !list_empty(&r->lru)) {
-		rrset_drop(r, container_of(r->lru.next, struct rrset, lru));
-		r->stats.evictions++;
-	}
-}
-
-static struct rrset *rrset_new(struct resolver *r, uint16_t qtype,
-			       const char *name)
-{
-	unsigned char key[KEY_MAX];
-	struct rrset *rs;
-
-	cache_trim(r, 1);
-	rs = calloc(1, sizeof(*rs));
-	if (rs == NULL)
-		return NULL;
-	rs->r = r;
-	rs->qtype = qtype;
-	memcpy(rs->name, name, strlen(name) + 1);
-	list_init(&rs->lru);
-	list_init(&rs->waiters);
-	htab_insert(&r->cache, &rs->node, key, make_key(key, qtype, name));
-	return rs;
-}
-
-/* clamp - a TTL into [lo, hi] seconds. */
-static unsigned clamp(uint32_t ttl, unsigned lo, unsigned hi)
-{
-	if (ttl < lo)
-		ttl = lo;
-	return ttl > hi ? hi : ttl;
-}
-
-/* fill_mx - the MX records of an answer, in answer order, at most
- * MX_INPUT_MAX (what mx_order() considers). */
-static int fill_mx(struct rrset *rs, const unsigned char *abuf, int alen)
-{
-	struct ares_mx_reply *list = NULL;
-	unsigned n = 0;
-	int rc = ares_parse_mx_reply(abuf, alen, &list);
-
-	if (rc != ARES_SUCCESS)
-		return rc;
-	for (struct ares_mx_reply *m = list; m && n < MX_INPUT_MAX; m = m->next)
-		n++;
-	if (n > 0)
-		rs->mx = calloc(n, sizeof(*rs->mx));
-	if (n > 0 && rs->mx == NULL) {
-		ares_free_data(list);
-		return ARES_ENOMEM;
-	}
-	n = 0;
-	for (struct ares_mx_reply *m = list; m && n < MX_INPUT_MAX;
-	     m = m->next) {
-		struct mx_rr *x = &rs->mx[n++];
-		size_t len = strlen(m->host);
-
-		x->preference = m->priority;
-		x->usable = len <= RESOLVER_NAME_MAX;
-		if (x->usable)
-			memcpy(x->host, m->host, len + 1);
-	}
-	ares_free_data(list);
-	rs->count = n;
-	return n > 0 ? ARES_SUCCESS : ARES_ENODATA;
-}
-
-/* fill_addr - the A or AAAA addresses of an answer, at most
- * RESOLVER_ADDRS_PER_FAMILY, in answer order. */
-static int fill_addr(struct rrset *rs, const unsigned char *abuf, int alen)
-{
-	int n = RESOLVER_ADDRS_PER_FAMILY, rc;
-
-	if (rs->qtype == DNSMSG_TYPE_A) {
-		struct ares_addrttl a[RESOLVER_ADDRS_PER_FAMILY];
-		rc = ares_parse_a_reply(abuf, alen, NULL, a, &n);
-		for (int i = 0; rc == ARES_SUCCESS && i < n; i++) {
-			rs->addr[i].family = AF_INET;
-			memcpy(rs->addr[i].octets, &a[i].ipaddr, 4);
-		}
-	} else {
-		struct ares_addr6ttl a[RESOLVER_ADDRS_PER_FAMILY];
-		rc = ares_parse_aaaa_reply(abuf, alen, NULL, a, &n);
-		for (int i = 0; rc == ARES_SUCCESS && i < n; i++) {
-			rs->addr[i].family = AF_INET6;
-			memcpy(rs->addr[i].octets, &a[i].ip6addr, 16);
-		}
-	}
-	if (rc != ARES_SUCCESS)
-		return rc;
-	rs->count = (unsigned)n;
-	return n > 0 ? ARES_SUCCESS : ARES_ENODATA;
-}
-
-/* rrset_fill - classify an answer and keep its data; returns the
- * lifetime in seconds (resolver.h "Cache"). c-ares reports NXDOMAIN and
- * NODATA with the answer; the rcode and TTLs come from dnsmsg, the
- * records from c-ares' parsers. */
-static unsigned rrset_fill(struct resolver *r, struct rrset *rs, int status,
-			   const unsigned char *abuf, int alen)
-{
-	const struct resolver_config *c = &r->cfg;
-	struct dnsmsg_info info;
-	unsigned negative;
-	int rc;
-
-	rrset_clear(rs);
-	rs->kind = RR_ERROR;
-	rs->ares_status = status;
-	if (status != ARES_SUCCESS && status != ARES_ENODATA &&
-	    status != ARES_ENOTFOUND)
-		return c->error_ttl_s;
-	if (abuf == NULL || alen <= 0) {
-		rs->ares_status = ARES_EBADRESP;
-		return c->error_ttl_s;
-	}
-	rc = dnsmsg_parse(abuf, (size_t)alen, &info);
-	if (rc != DNSMSG_OK) {
-		rs->dnsmsg_error = rc;
-		return c->error_ttl_s;
-	}
-	negative =
-	    clamp(info.soa ? info.negative_ttl : 0, c->ttl_floor_s,
-		  c->negative_ttl_s < c->ttl_ceiling_s ? c->negative_ttl_s
-						       : c->ttl_ceiling_s);
-	if (info.rcode == DNSMSG_NXDOMAIN) {
-		rs->kind = RR_NXDOMAIN;
-		return negative;
-	}
-	if (info.rcode != DNSMSG_NOERROR) {
-		rs->ares_status = ARES_EBADRESP;
-		return c->error_ttl_s;
-	}
-	rc = ARES_ENODATA;
-	if (info.answers > 0)
-		rc = rs->qtype == DNSMSG_TYPE_MX ? fill_mx(rs, abuf, alen)
-						 : fill_addr(rs, abuf, alen);
-	if (rc == ARES_ENODATA) {
-		rrset_clear(rs);
-		rs->kind = RR_NODATA;
-		return negative;
-	}
-	if (rc != ARES_SUCCESS) {
-		rrset_clear(rs);
-		rs->ares_status = rc;
-		return c->error_ttl_s;
-	}
-	rs->kind = RR_DATA;
-	return clamp(info.answer_ttl, c->ttl_floor_s, c->ttl_ceiling_s);
-}
-
 /* ---- requests --------------------------------------------------------- */
 
 /* mx_answer - the MX RRset decides the request's course. */
-static void mx_answer(struct resolver_req *q, const struct rrset *rs)
+static void mx_answer(struct resolver_req *q, const struct dnscache_entry *e)
 {
+	const struct dnscache_answer *a = &e->answer;
 	struct mx_record in[MX_INPUT_MAX];
 	struct mx_set set;
 	enum mx_status st = MX_EMPTY;
 
-	switch (rs->kind) {
-	case RR_ERROR:
+	switch (a->kind) {
+	case DNSCACHE_ERROR:
 		/* RFC 5321 5.1: a temporary failure is not "no MX". */
 		q->res.status = RESOLVER_DNS_ERROR;
-		error_text(q->res.error, sizeof(q->res.error), rs);
+		dnsquery_error_text(q->res.error, sizeof(q->res.error), e);
 		return;
-	case RR_NXDOMAIN:
+	case DNSCACHE_NXDOMAIN:
 		q->res.status = RESOLVER_NXDOMAIN;
 		return;
-	case RR_DATA:
-		for (unsigned i = 0; i < rs->count; i++) {
-			in[i].preference = rs->mx[i].preference;
-			in[i].host = rs->mx[i].usable ? rs->mx[i].host : NULL;
+	case DNSCACHE_DATA:
+		for (unsigned i = 0; i < a->count; i++) {
+			in[i].preference = a->mx[i].preference;
+			in[i].host = a->mx[i].usable ? a->mx[i].host : NULL;
 		}
-		st = mx_order(in, rs->count, next_random, q->r, &set);
+		st = mx_order(in, a->count, next_random, q->r, &set);
 		break;
-	case RR_NODATA:
+	case DNSCACHE_NODATA:
 		break;
 	}
 	switch (st) {
@@ -645,126 +192,68 @@ static void mx_answer(struct resolver_req *q, const struct rrset *rs)
 
 /* host_answer - an A or AAAA RRset of one host. */
 static void host_answer(struct resolver_req *q, const struct slot *s,
-			const struct rrset *rs)
+			const struct dnscache_entry *e)
 {
 	struct hostwork *w = &q->work[s->host];
-	bool v4 = rs->qtype == DNSMSG_TYPE_A;
+	bool v4 = e->qtype == DNSMSG_TYPE_A;
+	struct resolver_addr *dst = v4 ? w->v4 : w->v6;
 
-	if (rs->kind == RR_ERROR) {
+	if (e->answer.kind == DNSCACHE_ERROR) {
 		w->failed++;
 		if (q->res.error[0] == '\0')
-			error_text(q->res.error, sizeof(q->res.error), rs);
+			dnsquery_error_text(q->res.error, sizeof(q->res.error),
+					    e);
 		return;
 	}
-	if (rs->kind != RR_DATA)
+	if (e->answer.kind != DNSCACHE_DATA)
 		return;
-	memcpy(v4 ? w->v4 : w->v6, rs->addr, rs->count * sizeof(rs->addr[0]));
-	*(v4 ? &w->n4 : &w->n6) = rs->count;
+	for (unsigned i = 0; i < e->answer.count; i++) {
+		dst[i].family = v4 ? AF_INET : AF_INET6;
+		memcpy(dst[i].octets, e->answer.addr[i], sizeof(dst[i].octets));
+	}
+	*(v4 ? &w->n4 : &w->n6) = e->answer.count;
 }
 
 /* slot_answer - an RRset is ready for a slot (from the cache or just
- * answered): take what the request needs from it now, as the entry may
- * be evicted once this returns. */
-static void slot_answer(struct slot *s, const struct rrset *rs, bool hit)
+ * answered; dnsquery's callback): take what the request needs from it
+ * now, as the entry may be evicted once this returns. */
+static void slot_answer(struct dnscache_link *link,
+			const struct dnscache_entry *e, bool cached, void *data)
 {
+	struct slot *s = container_of(link, struct slot, link);
 	struct resolver_req *q = s->req;
 
-	if (!hit)
+	(void)data;
+	if (!cached)
 		q->all_cached = false;
-	if (rs->expires < q->expires)
-		q->expires = rs->expires;
+	if (e->expires < q->expires)
+		q->expires = e->expires;
 	if (s == &q->mx_slot)
-		mx_answer(q, rs);
+		mx_answer(q, e);
 	else
-		host_answer(q, s, rs);
+		host_answer(q, s, e);
 	req_release(q);
 }
 
-/* slot_start - ask for (@qtype, @name) on behalf of @s: answer from the
- * cache, join the query in flight, or send one. Returns 0, or UV_ENOMEM
- * with nothing started. */
+/* slot_start - ask for (@qtype, @name) on behalf of @s: from the cache,
+ * joining the query in flight, or a query of its own. Returns 0, or
+ * UV_ENOMEM with nothing started. */
 static int slot_start(struct resolver_req *q, struct slot *s, uint16_t qtype,
 		      const char *name, unsigned host)
 {
-	struct resolver *r = q->r;
-	struct rrset *rs = cache_find(r, qtype, name);
+	int rc;
 
 	s->req = q;
 	s->host = host;
-	if (rs != NULL && rs->state == RR_READY &&
-	    (rs->handing_out || rs->expires > uv_now(r->loop))) {
-		/* An answer being handed out serves late askers too, even
-		 * with a lifetime of 0: it is as fresh as can be. */
-		if (rs->handing_out) {
-			r->stats.coalesced++;
-		} else {
-			r->stats.cache_hits++;
-			list_remove(&rs->lru);
-			list_add_tail(&r->lru, &rs->lru);
-		}
-		q->outstanding++;
-		slot_answer(s, rs, !rs->handing_out);
-		return 0;
-	}
-	if (rs != NULL && rs->state == RR_PENDING) {
-		r->stats.coalesced++;
-		list_add_tail(&rs->waiters, &s->link);
-		q->outstanding++;
-		return 0;
-	}
-	if (rs != NULL) { /* expired: ask again in place */
-		list_remove(&rs->lru);
-		rrset_clear(rs);
-		rs->state = RR_PENDING;
-	} else {
-		rs = rrset_new(r, qtype, name);
-		if (rs == NULL)
-			return UV_ENOMEM;
-	}
-	list_add_tail(&rs->waiters, &s->link);
-	q->outstanding++;
-	r->stats.queries++;
-	r->stats.in_flight++;
-	/* Never ares_search() or ares_gethostbyname(): no search list, no
-	 * hosts file. May answer before it returns. */
-	ares_query(r->channel, name, DNS_CLASS_IN, qtype, on_answer, rs);
-	timer_update(r);
-	return 0;
-}
-
-/* on_answer - c-ares is done with an RRset's query: classify, hand the
- * answer to every waiting slot, then cache it (or not, lifetime 0). */
-static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf,
-		      int alen)
-{
-	struct rrset *rs = arg;
-	struct resolver *r = rs->r;
-	unsigned life;
-
-	(void)timeouts;
-	if (r->closing)
-		return; /* ares_destroy(): freed with the cache */
-	r->stats.in_flight--;
-	life = rrset_fill(r, rs, status, abuf, alen);
-	rs->state = RR_READY;
-	rs->expires = uv_now(r->loop) + (uint64_t)life * 1000;
-	rs->handing_out = true; /* off the LRU: no eviction meanwhile */
-	while (!list_empty(&rs->waiters)) {
-		struct slot *s =
-		    container_of(rs->waiters.next, struct slot, link);
-		list_remove(&s->link);
-		slot_answer(s, rs, false);
-	}
-	rs->handing_out = false;
-	if (life == 0) {
-		rrset_drop(r, rs);
-		return;
-	}
-	list_add_tail(&r->lru, &rs->lru);
-	cache_trim(r, 0);
+	q->outstanding++; /* the answer may come before dnsquery_ask returns */
+	rc = dnsquery_ask(q->r->dq, qtype, name, &s->link);
+	if (rc != 0)
+		q->outstanding--;
+	return rc;
 }
 
 static void on_idle(uv_idle_t *h);
+static void on_idle_closed(uv_handle_t *h);
 
 /* req_finish - the answer is complete: queue it for the idle handle. */
 static void req_finish(struct resolver_req *q)
@@ -845,10 +334,10 @@ static void req_release(struct resolver_req *q)
 /* req_detach - take every slot of @q off the RRsets it waits on. */
 static void req_detach(struct resolver_req *q)
 {
-	list_remove(&q->mx_slot.link);
+	dnscache_cancel(&q->mx_slot.link);
 	for (unsigned i = 0; i < RESOLVER_MX_HOSTS_MAX; i++) {
-		list_remove(&q->slots[i][0].link);
-		list_remove(&q->slots[i][1].link);
+		dnscache_cancel(&q->slots[i][0].link);
+		dnscache_cancel(&q->slots[i][1].link);
 	}
 }
 
@@ -881,7 +370,7 @@ static void on_idle(uv_idle_t *h)
 		return;
 	uv_idle_stop(&r->idle);
 	if (r->closing && !uv_is_closing((uv_handle_t *)&r->idle))
-		uv_close((uv_handle_t *)&r->idle, on_handle_closed);
+		uv_close((uv_handle_t *)&r->idle, on_idle_closed);
 }
 
 /* ---- the public functions ------------------------------------------- */
@@ -898,76 +387,17 @@ void resolver_config_defaults(struct resolver_config *c)
 	c->error_ttl_s = RESOLVER_DEFAULT_ERROR_TTL;
 }
 
-/* parse_port - ":PORT" after an address: decimal 1..65535. */
-static int parse_port(const char *s, unsigned *port)
-{
-	unsigned long v = 0;
-
-	if (s[0] == '\0')
-		return 0; /* no port: keep 53 */
-	if (s[0] != ':' || s[1] == '\0' || strlen(s + 1) > 5)
-		return -1;
-	for (const char *p = s + 1; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return -1;
-		v = v * 10 + (unsigned long)(*p - '0');
-	}
-	if (v == 0 || v > 65535)
-		return -1;
-	*port = (unsigned)v;
-	return 0;
-}
-
 int resolver_parse_server(const char *text, int *family, unsigned char addr[16],
 			  unsigned *port, char *err, size_t errlen)
 {
-	char host[RESOLVER_SERVER_TEXT_MAX];
-	const char *rest;
-	size_t len = text ? strnlen(text, RESOLVER_SERVER_TEXT_MAX) : 0;
+	struct dnsquery_server s;
+	int rc = dnsquery_parse_server(text, &s, err, errlen);
 
-	*port = 53;
-	if (len == 0 || len >= RESOLVER_SERVER_TEXT_MAX) {
-		snprintf(err, errlen, "DNS server \"%.64s\": %s",
-			 text ? text : "", len == 0 ? "empty" : "too long");
-		return UV_EINVAL;
-	}
-	if (text[0] == '[') { /* [IPv6] or [IPv6]:PORT */
-		const char *rb = strchr(text, ']');
-		if (rb == NULL) {
-			snprintf(err, errlen, "DNS server \"%s\": no ']'",
-				 text);
-			return UV_EINVAL;
-		}
-		memcpy(host, text + 1, (size_t)(rb - text - 1));
-		host[rb - text - 1] = '\0';
-		rest = rb + 1;
-		*family = AF_INET6;
-	} else if (strchr(text, ':') != strrchr(text, ':')) {
-		/* two colons or more: a bare IPv6 address, port 53 */
-		memcpy(host, text, len + 1);
-		rest = "";
-		*family = AF_INET6;
-	} else { /* IPv4 or IPv4:PORT */
-		const char *colon = strchr(text, ':');
-		size_t n = colon ? (size_t)(colon - text) : len;
-		memcpy(host, text, n);
-		host[n] = '\0';
-		rest = text + n;
-		*family = AF_INET;
-	}
-	if (inet_pton(*family, host, addr) != 1) {
-		snprintf(err, errlen,
-			 "DNS server \"%s\": \"%s\" is not an IP%s address",
-			 text, host, *family == AF_INET6 ? "v6" : "v4");
-		return UV_EINVAL;
-	}
-	if (parse_port(rest, port) != 0) {
-		snprintf(err, errlen,
-			 "DNS server \"%s\": the port must be 1..65535 after "
-			 "':' (IPv6 as [IP]:PORT)",
-			 text);
-		return UV_EINVAL;
-	}
+	if (rc != 0)
+		return rc;
+	*family = s.family;
+	memcpy(addr, s.addr, sizeof(s.addr));
+	*port = s.port;
 	return 0;
 }
 
@@ -1006,138 +436,91 @@ static int config_check(const struct resolver_config *c, char *err,
 	return 0;
 }
 
-/* channel_new - the c-ares channel: our sockets callback, no search list,
- * no hosts file, EDNS, the configured servers or the system's. */
-static int channel_new(struct resolver *r, const struct resolver_config *c,
-		       char *err, size_t errlen)
-{
-	static char lookups[] = "b"; /* DNS only, never /etc/hosts */
-	struct ares_addr_port_node nodes[RESOLVER_SERVERS_MAX];
-	struct ares_options o;
-	int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-		   ARES_OPT_SOCK_STATE_CB | ARES_OPT_DOMAINS |
-		   ARES_OPT_LOOKUPS | ARES_OPT_EDNSPSZ;
-	int rc;
-
-	memset(nodes, 0, sizeof(nodes));
-	for (unsigned i = 0; i < c->server_count; i++) {
-		unsigned char addr[16];
-		unsigned port;
-		rc = resolver_parse_server(c->servers[i], &nodes[i].family,
-					   addr, &port, err, errlen);
-		if (rc != 0)
-			return rc;
-		memcpy(nodes[i].family == AF_INET
-			   ? (void *)&nodes[i].addr.addr4
-			   : (void *)&nodes[i].addr.addr6,
-		       addr, nodes[i].family == AF_INET ? 4 : 16);
-		nodes[i].udp_port = nodes[i].tcp_port = (int)port;
-		nodes[i].next = i + 1 < c->server_count ? &nodes[i + 1] : NULL;
-	}
-
-	memset(&o, 0, sizeof(o));
-	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_EDNS;
-	o.timeout = (int)c->timeout_ms;
-	o.tries = (int)c->tries;
-	o.sock_state_cb = on_sock_state;
-	o.sock_state_cb_data = r;
-	o.domains = NULL;
-	o.ndomains = 0;
-	o.lookups = lookups;
-	o.ednspsz = EDNS_PAYLOAD;
-	rc = ares_library_init(ARES_LIB_INIT_ALL);
-	if (rc == ARES_SUCCESS) {
-		rc = ares_init_options(&r->channel, &o, mask);
-		if (rc != ARES_SUCCESS)
-			ares_library_cleanup();
-	}
-	if (rc != ARES_SUCCESS) {
-		snprintf(err, errlen, "resolver: c-ares: %s",
-			 ares_strerror(rc));
-		return rc == ARES_ENOMEM ? UV_ENOMEM : UV_EINVAL;
-	}
-	if (c->server_count > 0) {
-		rc = ares_set_servers_ports(r->channel, nodes);
-		if (rc != ARES_SUCCESS) {
-			snprintf(err, errlen, "resolver: DNS servers: %s",
-				 ares_strerror(rc));
-			ares_destroy(r->channel);
-			ares_library_cleanup();
-			return rc == ARES_ENOMEM ? UV_ENOMEM : UV_EINVAL;
-		}
-	}
-	return 0;
-}
-
 int resolver_new(uv_loop_t *loop, const struct resolver_config *c,
 		 struct resolver **out, char *err, size_t errlen)
 {
+	struct dnsquery_server servers[RESOLVER_SERVERS_MAX];
+	struct dnsquery_config dc;
 	struct resolver *r;
+	char why[RESOLVER_ERROR_MAX];
 	int rc;
 
 	*out = NULL;
 	rc = config_check(c, err, errlen);
 	if (rc != 0)
 		return rc;
+	memset(&dc, 0, sizeof(dc));
+	for (unsigned i = 0; i < c->server_count; i++) {
+		rc = dnsquery_parse_server(c->servers[i], &servers[i], err,
+					   errlen);
+		if (rc != 0)
+			return rc;
+	}
+	dc.servers = servers;
+	dc.server_count = c->server_count;
+	dc.timeout_ms = c->timeout_ms;
+	dc.tries = c->tries;
+	dc.cache.max_entries = c->cache_max;
+	dc.cache.ttl_floor_s = c->ttl_floor_s;
+	dc.cache.ttl_ceiling_s = c->ttl_ceiling_s;
+	dc.cache.negative_ttl_s = c->negative_ttl_s;
+	dc.cache.error_ttl_s = c->error_ttl_s;
+
 	r = calloc(1, sizeof(*r));
-	if (r == NULL || htab_init(&r->cache, rrset_eq) != 0) {
-		free(r);
+	if (r == NULL) {
 		snprintf(err, errlen, "resolver: out of memory");
 		return UV_ENOMEM;
 	}
+	rc = dnsquery_new(loop, &dc, slot_answer, r, &r->dq, why, sizeof(why));
+	if (rc != 0) {
+		snprintf(err, errlen, "resolver: %s", why);
+		free(r);
+		return rc;
+	}
 	r->loop = loop;
-	r->cfg = *c;
-	r->cfg.servers = NULL; /* read here only */
-	list_init(&r->polls);
 	list_init(&r->pending);
 	list_init(&r->ready);
-	list_init(&r->lru);
 	r->rng = c->seed;
 	if (r->rng == 0 && getrandom(&r->rng, sizeof(r->rng), GRND_NONBLOCK) !=
 			       (ssize_t)sizeof(r->rng))
 		r->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)r;
-
-	rc = channel_new(r, c, err, errlen);
-	if (rc != 0) {
-		htab_free(&r->cache);
-		free(r);
-		return rc;
-	}
-	/* Neither can fail on Unix; they come last so that every error
-	 * above frees synchronously. */
-	uv_timer_init(loop, &r->timer);
+	/* Cannot fail on Unix; it comes last so that every error above
+	 * frees synchronously. */
 	uv_idle_init(loop, &r->idle);
-	r->timer.data = r->idle.data = r;
-	r->handles = 2;
+	r->idle.data = r;
+	r->handles = 2; /* the idle handle and dq */
 	*out = r;
 	return 0;
 }
 
-/* resolver_free - the last handle closed: free the cache and @r. */
-static void resolver_free(struct resolver *r)
+/* handle_gone - the idle handle or dq has closed: the last frees @r. */
+static void handle_gone(struct resolver *r)
 {
 	void (*cb)(void *) = r->closed_cb;
 	void *data = r->closed_data;
 
-	for (size_t i = 0; i < r->cache.nbuckets; i++) {
-		struct htab_node *n = r->cache.bucket[i], *next;
-		for (; n != NULL; n = next) {
-			struct rrset *rs = container_of(n, struct rrset, node);
-			next = n->next;
-			rrset_clear(rs);
-			free(rs);
-		}
-	}
-	htab_free(&r->cache);
-	ares_library_cleanup();
+	if (--r->handles > 0)
+		return;
 	free(r);
 	if (cb != NULL)
 		cb(data);
 }
 
+static void on_idle_closed(uv_handle_t *h)
+{
+	handle_gone(h->data);
+}
+
+static void on_dq_closed(void *data)
+{
+	handle_gone(data);
+}
+
 void resolver_close(struct resolver *r, void (*closed_cb)(void *data),
 		    void *data)
 {
+	struct dnsquery *dq = r->dq;
+
 	if (r->closing)
 		return;
 	r->closing = true;
@@ -1155,12 +538,10 @@ void resolver_close(struct resolver *r, void (*closed_cb)(void *data),
 		list_remove(&q->link);
 		list_add_tail(&r->ready, &q->link);
 	}
-	/* Calls on_answer (ignored: closing) and on_sock_state (closes the
-	 * polls) for what is still open. */
-	ares_destroy(r->channel);
-	while (!list_empty(&r->polls))
-		poll_close(container_of(r->polls.next, struct rpoll, link));
-	uv_close((uv_handle_t *)&r->timer, on_handle_closed);
+	/* The counters stay readable until @r is freed. */
+	dnsquery_get_stats(dq, &r->final);
+	r->dq = NULL;
+	dnsquery_close(dq, on_dq_closed, r);
 	uv_idle_start(&r->idle, on_idle); /* delivers, then closes itself */
 }
 
@@ -1175,7 +556,7 @@ int resolver_mx(struct resolver *r, const char *domain, resolver_mx_cb cb,
 		*req = NULL;
 	if (r->closing)
 		return UV_ECANCELED;
-	if (cb == NULL || name_normalise(domain, name) != 0)
+	if (cb == NULL || dnsquery_name_normalise(domain, name) != 0)
 		return UV_EINVAL;
 	q = calloc(1, sizeof(*q));
 	if (q == NULL)
@@ -1188,10 +569,10 @@ int resolver_mx(struct resolver *r, const char *domain, resolver_mx_cb cb,
 	memcpy(q->domain, name, strlen(name) + 1);
 	q->res.domain = q->domain;
 	q->res.status = RESOLVER_OK;
-	list_init(&q->mx_slot.link);
+	dnscache_link_init(&q->mx_slot.link);
 	for (unsigned i = 0; i < RESOLVER_MX_HOSTS_MAX; i++) {
-		list_init(&q->slots[i][0].link);
-		list_init(&q->slots[i][1].link);
+		dnscache_link_init(&q->slots[i][0].link);
+		dnscache_link_init(&q->slots[i][1].link);
 	}
 	list_add_tail(&r->pending, &q->link);
 	q->outstanding = 1; /* the hold */
@@ -1201,7 +582,7 @@ int resolver_mx(struct resolver *r, const char *domain, resolver_mx_cb cb,
 		free(q);
 		return rc;
 	}
-	r->stats.lookups++;
+	r->lookups++;
 	if (req != NULL)
 		*req = q;
 	req_release(q);
@@ -1219,8 +600,20 @@ void resolver_cancel(struct resolver_req *q)
 
 void resolver_get_stats(const struct resolver *r, struct resolver_stats *s)
 {
-	*s = r->stats;
-	s->entries = (unsigned)r->cache.count;
+	struct dnsquery_stats q;
+
+	if (r->dq != NULL)
+		dnsquery_get_stats(r->dq, &q);
+	else
+		q = r->final;
+	memset(s, 0, sizeof(*s));
+	s->lookups = r->lookups;
+	s->queries = q.queries;
+	s->cache_hits = q.cache.hits;
+	s->coalesced = q.cache.coalesced;
+	s->evictions = q.cache.evictions;
+	s->entries = (unsigned)q.cache.entries;
+	s->in_flight = q.in_flight;
 }
 
 const char *resolver_status_name(enum resolver_status status)

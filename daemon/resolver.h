@@ -33,12 +33,21 @@
  * recently used answered entry goes first. Lookups of an RRset that is
  * already being asked join that query (coalescing): a bulk job asking
  * for one domain thousands of times sends one MX query.
+ * Parts: the cache is core/dnscache.h; asking DNS and reading answers,
+ * daemon/dnsquery.h; c-ares on the loop, daemon/cares_uv.h.
  *
  * Loop: everything runs on the loop given to resolver_new(), from its
  * thread; no call blocks (the system resolver configuration is read once,
  * in resolver_new()). Callbacks never run from inside resolver_mx() nor
  * from inside c-ares: answers, cache hits included, are delivered from an
- * idle handle on a later turn of the loop.
+ * idle handle on a later turn of the loop. resolver_new() and
+ * resolver_close() call ares_library_init()/cleanup() (counted, not
+ * thread-safe): with one loop per thread, start and stop them one at a
+ * time.
+ * c-ares 1.18 keeps no socket open while no query is in flight, so an
+ * idle resolver keeps no loop alive.
+ * c-ares 1.18 retries a SERVFAIL or REFUSED on the next try or server and
+ * then reports ARES_ECONNREFUSED; the error text says so.
  * Errors: functions return 0 or a negative libuv error code (UV_EINVAL,
  * UV_ENOMEM, ...); resolver_new() also writes one line into @err.
  * Ownership: results are borrowed, valid only during the callback. */
@@ -71,7 +80,7 @@
 #define RESOLVER_NAME_MAX  253
 #define RESOLVER_ERROR_MAX 320 /* "AAAA " + a name + a reason */
 /* Ceilings of the configuration (resolver_new() refuses more). */
-#define RESOLVER_CACHE_LIMIT	 1000000 /* ~0.5 KiB each at most */
+#define RESOLVER_CACHE_LIMIT	 1000000 /* ~0.4 KiB each, MX +0.26 a record */
 #define RESOLVER_TTL_LIMIT	 604800	 /* a week: nothing deserves more */
 #define RESOLVER_ERROR_TTL_LIMIT 60	 /* a failure is forgotten quickly */
 #define RESOLVER_TIMEOUT_LIMIT	 60000	 /* ms, one try */

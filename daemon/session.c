@@ -252,6 +252,20 @@ int session_start(uv_loop_t *loop, const struct session_target *t,
 	return 0;
 }
 
+int session_add_txn(struct session *s, const char *sender, const char *rcpt,
+		    void *tag)
+{
+	int rc;
+
+	if (s->ending)
+		return DIALOG_ERR_CLOSED;
+	rc = dialog_add_txn(s->dialog, sender, rcpt, tag);
+	if (rc < 0)
+		return rc;
+	step(s, (enum dialog_rc)rc); /* an idle dialog may have started */
+	return 0;
+}
+
 void session_abort(struct session *s)
 {
 	if (s->ending)

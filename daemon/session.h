@@ -46,6 +46,15 @@ int session_start(uv_loop_t *loop, const struct session_target *t,
 		  session_result_cb result_cb, session_done_cb done_cb,
 		  void *data, struct session **out);
 
+/* session_add_txn - queue one more recipient, with its own sender as
+ * dialog_add_txn() takes it (NULL: the config's), before the session
+ * connects or while it is open. A recipient the dialog refuses at once (a
+ * control octet, too long) gets its result_cb before this returns.
+ * Returns 0 or a negative enum dialog_err (DIALOG_ERR_CLOSED once the
+ * session is ending). */
+int session_add_txn(struct session *s, const char *sender, const char *rcpt,
+		    void *tag);
+
 /* session_abort - end the session now, as if the peer had closed: the
  * unfinished recipients end NOT_ATTEMPTED or UNANSWERED, then done_cb. */
 void session_abort(struct session *s);

@@ -16,9 +16,9 @@
  * known at once (invalid syntax, an L1 hit) and written to @out: no
  * callback runs, and the caller answers within the same turn of the loop.
  * It returns VERIFIER_PENDING when the callback will run later, exactly
- * once, unless verifier_cancel() comes first; and -1 when the engine
- * refused the work (closing, out of memory, queue full), with nothing to
- * cancel.
+ * once, unless verifier_cancel() comes first; VERIFIER_BUSY when more
+ * than max_pending probes wait already, VERIFIER_ERROR when the engine
+ * refused the work (closing, out of memory); with nothing to cancel.
  * Ownership: the verdict and transcript given to the callback are
  * borrowed for the call. Loop: one libuv loop, its thread only. */
 #ifndef RCPTD_DAEMON_VERIFIER_H
@@ -37,6 +37,8 @@ struct verifier_req;
 
 #define VERIFIER_PENDING 0
 #define VERIFIER_DONE	 1
+#define VERIFIER_ERROR	 -1 /* closing or out of memory: answer 503 */
+#define VERIFIER_BUSY	 -2 /* probe queue full: 503 with Retry-After */
 
 /* Flags of verifier_check(). */
 #define VERIFIER_FRESH 0x1u /* skip the cache lookup (still store) */
@@ -51,11 +53,21 @@ struct verifier_stats {
 	unsigned long long in_flight; /* pending requests now */
 };
 
+/* The probe backlog past which new work is refused (VERIFIER_BUSY): at
+ * the default concurrency of 256 sessions, 10000 waiting addresses are
+ * minutes of work; a caller is better told to come back. */
+#define VERIFIER_DEFAULT_MAX_PENDING 10000
+
 /* verifier_new - @engine, @cache (NULL: no cache at all) and @lists are
  * borrowed for the verifier's life; the lists pointer is read on every
- * check, so a reload swaps it with verifier_set_lists(). */
+ * check, so a reload swaps it with verifier_set_lists(). @max_pending 0
+ * means VERIFIER_DEFAULT_MAX_PENDING. NULL when memory runs out. */
 struct verifier *verifier_new(struct engine *engine, struct cache *cache,
-			      const struct lists *lists);
+			      const struct lists *lists, unsigned max_pending);
+/* verifier_close - call first when shutting down: from now on no answer
+ * goes to the cache or the engine (they are closing too); requests still
+ * walking end as they are told. */
+void verifier_close(struct verifier *v);
 void verifier_free(struct verifier *v); /* after every request ended */
 
 void verifier_set_lists(struct verifier *v, const struct lists *lists);

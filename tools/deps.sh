@@ -1,7 +1,8 @@
 #!/bin/sh
 # deps.sh - install the Debian packages rcptd needs to build and test.
 # As root it installs what is missing; otherwise it prints the exact
-# apt-get line and fails. Used by `make deps` (and so by run, test, asan).
+# apt-get line and fails. Used by `make deps` (and so by run, test, asan);
+# `deps.sh bench` adds what only the benchmarks use.
 set -eu
 
 # Build: compiler, pkg-config and the -dev packages of every library.
@@ -10,10 +11,17 @@ libuv1-dev libjansson-dev libidn2-dev"
 # Test: Check, clang and its sanitizer/libFuzzer runtime, clang-format for
 # lint, and the lab's real servers and clients (see tests/lab/README.md).
 test="check libsubunit-dev clang libclang-rt-14-dev clang-format
-redis-server postfix unbound dnsutils swaks iproute2 procps python3"
+redis-server postfix unbound dnsutils swaks iproute2 procps python3
+prometheus"
+# Bench: the load generator, the reference web server and GNU time (peak
+# RSS). The npm comparison uses the machine's node and npm and installs the
+# npm package itself, into the bench's own directory.
+bench="wrk nginx-light time"
+extra=""
+[ "${1:-}" = bench ] && extra=$bench
 
 missing=""
-for p in $build $test; do
+for p in $build $test $extra; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	case "$st" in
 	*" installed") ;;

@@ -4,7 +4,8 @@
  * always produces JSON that jansson parses back; the "email" echo is
  * valid UTF-8 and, when the input was valid UTF-8 without NUL and short
  * enough, equal to it; status and reason are names of the taxonomy and
- * agree with each other. The domain lists are the embedded ones, loaded
+ * agree with each other; verdict_from_json() (the cache's decoder) gives
+ * the same verdict back. The domain lists are the embedded ones, loaded
  * once. abort() on any violation. */
 #include <jansson.h>
 #include <stdint.h>
@@ -57,6 +58,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size <= VERDICT_EMAIL_MAX && memchr(data, 0, size) == NULL &&
 	    json_string_length(json_object_get(o, "email")) == size &&
 	    memcmp(email, data, size) != 0)
+		abort();
+	/* The cache stores this JSON: it must decode to the same verdict. */
+	struct verdict back;
+	if (verdict_from_json(s, strlen(s), &back) < 0 ||
+	    back.reason != v.reason || back.status != v.status ||
+	    strcmp(back.email, v.email) != 0 ||
+	    strcmp(back.address, v.address) != 0 ||
+	    back.disposable != v.disposable ||
+	    strcmp(back.suggestion, v.suggestion) != 0)
 		abort();
 	json_decref(o);
 	free(s);

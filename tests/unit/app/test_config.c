@@ -203,6 +203,79 @@ START_TEST(help)
 }
 END_TEST
 
+/* The options of `rcptd serve`: their defaults, and a bad value of each
+ * kind refused with the option's name and source. */
+START_TEST(serve_options)
+{
+	struct config c;
+	char err[256];
+	int first;
+	char *none[] = {NULL};
+	char *argv[] = {"--cors-origin",
+			"https://a.example",
+			"--cors-origin",
+			"https://b.example",
+			"--threads=4",
+			"--rate-limit=20",
+			"--access-log=off",
+			"--cache-ttl-unknown=90s",
+			NULL};
+	char *envp[] = {"RCPTD_MAX_BODY=2048", "RCPTD_RATE_LIMIT=5", NULL};
+
+	ck_assert_int_eq(config_load(&c, SCOPE_SERVE, 0, none, NULL, &first,
+				     err, sizeof(err)),
+			 0);
+	ck_assert_uint_eq(c.request_timeout, 5000);
+	ck_assert_uint_eq(c.max_body, 1048576);
+	ck_assert_uint_eq(c.max_batch, 100);
+	ck_assert_uint_eq(c.max_connections, 4096);
+	ck_assert_uint_eq(c.max_connections_per_ip, 1024);
+	ck_assert_uint_eq(c.idle_timeout, 15000);
+	ck_assert_uint_eq(c.rate_limit, 0);
+	ck_assert_uint_eq(c.threads, 1);
+	ck_assert_str_eq(c.user, "");
+	ck_assert(c.access_log);
+	ck_assert_uint_eq(c.shutdown_timeout, 10000);
+	ck_assert_uint_eq(c.cache_size, 100000);
+	ck_assert_uint_eq(c.cache_ttl_positive, 7u * 86400000);
+	ck_assert_uint_eq(c.cache_ttl_negative, 3u * 86400000);
+	ck_assert_uint_eq(c.cache_ttl_unknown, 300000);
+	ck_assert_uint_eq(c.redis_timeout, 250);
+	config_release(&c);
+
+	ck_assert_int_eq(config_load(&c, SCOPE_SERVE, 8, argv, envp, &first,
+				     err, sizeof(err)),
+			 0);
+	ck_assert_uint_eq(c.cors_origin.count, 2);
+	ck_assert_str_eq(c.cors_origin.item[1], "https://b.example");
+	ck_assert_uint_eq(c.threads, 4);
+	ck_assert_uint_eq(c.rate_limit, 20); /* the flag beats the env */
+	ck_assert_uint_eq(c.max_body, 2048);
+	ck_assert(!c.access_log);
+	ck_assert_uint_eq(c.cache_ttl_unknown, 90000);
+	config_release(&c);
+
+	char *bad1[] = {"--max-batch=0", NULL};
+	ck_assert_int_eq(config_load(&c, SCOPE_SERVE, 1, bad1, NULL, &first,
+				     err, sizeof(err)),
+			 -1);
+	ck_assert_str_eq(err, "--max-batch (command line): '0' is not a "
+			      "number from 1 to 10000");
+	config_release(&c);
+	char *env2[] = {"RCPTD_IDLE_TIMEOUT=0s", NULL};
+	ck_assert_int_eq(config_load(&c, SCOPE_SERVE, 0, none, env2, &first,
+				     err, sizeof(err)),
+			 -1);
+	ck_assert_ptr_nonnull(strstr(err, "--idle-timeout (environment)"));
+	config_release(&c);
+	/* serve's options are not verify's */
+	char *bad3[] = {"--threads=2", NULL};
+	ck_assert_int_eq(load(&c, bad3, 1, NULL, &first, err), -1);
+	ck_assert_str_eq(err, "unknown option '--threads'");
+	config_release(&c);
+}
+END_TEST
+
 Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -211,6 +284,7 @@ Suite *config_suite(void)
 	tcase_add_test(t, flags_and_positionals);
 	tcase_add_test(t, precedence_flag_env_file_default);
 	tcase_add_test(t, help);
+	tcase_add_test(t, serve_options);
 	suite_add_tcase(s, t);
 	t = tcase_create("errors");
 	tcase_add_loop_test(t, bad_values_name_the_option, 0,

@@ -589,6 +589,8 @@ START_TEST(addresses_of_each_host)
 	/* the CNAME's TTL of 40 s bounds the answer's */
 	ck_assert_uint_le(g.res.ttl, 40);
 	ck_assert_uint_ge(g.res.ttl, 38);
+	/* idle: no socket, timer or idle handle keeps the loop alive */
+	ck_assert(!uv_loop_alive(&e.loop));
 	env_close(&e);
 }
 END_TEST

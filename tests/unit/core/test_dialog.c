@@ -10,6 +10,7 @@
  *             event are exactly what that event made it send
  *   T / X     dialog_on_timeout() / dialog_on_closed()
  *   A addr    dialog_add_rcpt(addr) in the middle of the session
+ *   F <from> addr  dialog_add_txn(from, addr) in the middle of it
  *   Q         dialog_close_when_idle()
  *   W ms      dialog_timeout_ms() must be ms (no event)
  * Every script runs twice: server bytes in one call, and one byte per
@@ -39,6 +40,10 @@ struct want {
 struct dtest {
 	const char *name;
 	const char *rcpts[6];
+	/* with txn: dialog_add_txn(senders[i], rcpts[i]), NULL meaning the
+	 * config's sender; else dialog_add_rcpt(rcpts[i]) */
+	bool txn;
+	const char *senders[6];
 	/* config changes from base_config() */
 	bool no_pipelining;
 	unsigned per_txn;
@@ -669,6 +674,235 @@ static const struct dtest tests[] = {
 			  "S: 221 Bye\n",
      .want = {{A, DIALOG_RCPT_REPLIED, SMTP_STAGE_RCPT, 550, "5.1.1",
 	       DIALOG_FAIL_NONE, "no?such"}}},
+
+    /* ---- per-recipient senders (dialog_add_txn) ---- */
+
+    {.name = "senders: the same one shares a transaction, a new one "
+	     "starts the next",
+     .rcpts = {A, B, C, D},
+     .txn = true,
+     .senders = {"s1@example.org", "s1@example.org", "s2@example.org", NULL},
+     .script = EHLO_PLAIN "C: MAIL FROM:<s1@example.org>\n"
+			  "S: 250 2.1.0 Ok\n"
+			  "C: RCPT TO:<" A ">\n"
+			  "S: 250 2.1.5 Ok\n"
+			  "C: RCPT TO:<" B ">\n"
+			  "S: 550 5.1.1 unknown\n"
+			  "C: RSET\n"
+			  "S: 250 2.0.0 Ok\n"
+			  "C: MAIL FROM:<s2@example.org>\n"
+			  "S: 250 2.1.0 Ok\n"
+			  "C: RCPT TO:<" C ">\n"
+			  "S: 250 2.1.5 Ok\n"
+			  "C: RSET\n"
+			  "S: 250 2.0.0 Ok\n"
+			  "C: MAIL FROM:<>\n"
+			  "S: 250 2.1.0 Ok\n"
+			  "C: RCPT TO:<" D ">\n"
+			  "S: 250 2.1.5 Ok\n"
+			  "C: QUIT\n"
+			  "S: 221 Bye\n",
+     .want = {REPLIED(A, 250, "2.1.5"), REPLIED(B, 550, "5.1.1"),
+	      REPLIED(C, 250, "2.1.5"), REPLIED(D, 250, "2.1.5")}},
+
+    {.name = "relay audit: odd forms, one transaction each, a refused "
+	     "MAIL does not end the session",
+     .rcpts = {"\"user@outside.example\"@server.example",
+	       "@server.example:user@outside.example", "outside.example!user",
+	       "user%outside.example@server.example"},
+     .txn = true,
+     .senders = {"spamtest", "spamtest@", "", ""},
+     .per_txn = 1,
+     .script =
+	 EHLO_PLAIN "C: MAIL FROM:<spamtest>\n"
+		    "S: 250 2.1.0 Ok\n"
+		    "C: RCPT TO:<\"user@outside.example\"@server.example>\n"
+		    "S: 550 5.1.1 Recipient address rejected: User unknown\n"
+		    "C: RSET\n"
+		    "S: 250 2.0.0 Ok\n"
+		    "C: MAIL FROM:<spamtest@>\n"
+		    "S: 501 5.1.7 Bad sender address syntax\n"
+		    "C: RSET\n"
+		    "S: 250 2.0.0 Ok\n"
+		    "C: MAIL FROM:<>\n"
+		    "S: 250 2.1.0 Ok\n"
+		    "C: RCPT TO:<outside.example!user>\n"
+		    "S: 554 5.7.1 <outside.example!user>: Relay access denied\n"
+		    "C: RSET\n"
+		    "S: 250 2.0.0 Ok\n"
+		    "C: MAIL FROM:<>\n"
+		    "S: 250 2.1.0 Ok\n"
+		    "C: RCPT TO:<user%outside.example@server.example>\n"
+		    "S: 250 2.1.5 Ok\n"
+		    "C: QUIT\n"
+		    "S: 221 2.0.0 Bye\n",
+     .want = {REPLIED("\"user@outside.example\"@server.example", 550, "5.1.1"),
+	      {"@server.example:user@outside.example",
+	       DIALOG_RCPT_NOT_ATTEMPTED, SMTP_STAGE_MAIL, 501, "5.1.7",
+	       DIALOG_FAIL_NONE, "Bad sender address syntax"},
+	      REPLIED("outside.example!user", 554, "5.7.1"),
+	      REPLIED("user%outside.example@server.example", 250, "2.1.5")}},
+
+    {.name = "refused sender: its queued recipients end with that reply, "
+	     "never offered again",
+     .rcpts = {A, B, C},
+     .txn = true,
+     .senders = {"s1@example.org", "s2@example.org", "s1@example.org"},
+     .per_txn = 1,
+     .script = EHLO_PLAIN "C: MAIL FROM:<s1@example.org>\n"
+			  "S: 553 5.7.1 Sender address rejected: not owned\n"
+			  "C: RSET\n"
+			  "S: 250 2.0.0 Ok\n"
+			  "C: MAIL FROM:<s2@example.org>\n"
+			  "S: 250 2.1.0 Ok\n"
+			  "C: RCPT TO:<" B ">\n"
+			  "S: 250 2.1.5 Ok\n"
+			  "C: QUIT\n"
+			  "S: 221 Bye\n",
+     .want = {{A, DIALOG_RCPT_NOT_ATTEMPTED, SMTP_STAGE_MAIL, 553, "5.7.1",
+	       DIALOG_FAIL_NONE, "Sender address rejected: not owned"},
+	      {C, DIALOG_RCPT_NOT_ATTEMPTED, SMTP_STAGE_MAIL, 553, "5.7.1",
+	       DIALOG_FAIL_NONE, "Sender address rejected: not owned"},
+	      REPLIED(B, 250, "2.1.5")}},
+
+    {.name = "refused sender, pipelined: RCPT replies dropped, RSET, "
+	     "next sender",
+     .rcpts = {A, B, C},
+     .txn = true,
+     .senders = {"s1@example.org", "s1@example.org", "s2@example.org"},
+     .script = EHLO_PIPE "C: MAIL FROM:<s1@example.org>\n"
+			 "C: RCPT TO:<" A ">\n"
+			 "C: RCPT TO:<" B ">\n"
+			 "S: 550 5.7.1 Sender address rejected\n"
+			 "S: 503 5.5.1 Error: need MAIL command\n"
+			 "W 30000\n"
+			 "S: 503 5.5.1 Error: need MAIL command\n"
+			 "C: RSET\n"
+			 "C: MAIL FROM:<s2@example.org>\n"
+			 "C: RCPT TO:<" C ">\n"
+			 "S: 250 2.0.0 Ok\n"
+			 "S: 250 2.1.0 Ok\n"
+			 "S: 250 2.1.5 Ok\n"
+			 "C: QUIT\n"
+			 "S: 221 Bye\n",
+     .want = {{A, DIALOG_RCPT_NOT_ATTEMPTED, SMTP_STAGE_MAIL, 550, "5.7.1",
+	       DIALOG_FAIL_NONE, "Sender address rejected"},
+	      {B, DIALOG_RCPT_NOT_ATTEMPTED, SMTP_STAGE_MAIL, 550, "5.7.1",
+	       DIALOG_FAIL_NONE, "Sender address rejected"},
+	      REPLIED(C, 250, "2.1.5")}},
+
+    {.name = "refused sender with no other sender queued: the session "
+	     "fails as before",
+     .rcpts = {A, B, C},
+     .txn = true,
+     .senders = {"s1@example.org", "s2@example.org", "s2@example.org"},
+     .per_txn = 1,
+     .script = EHLO_PLAIN "C: MAIL FROM:<s1@example.org>\n"
+			  "S: 250 2.1.0 Ok\n"
+			  "C: RCPT TO:<" A ">\n"
+			  "S: 250 2.1.5 Ok\n"
+			  "C: RSET\n"
+			  "S: 250 2.0.0 Ok\n"
+			  "C: MAIL FROM:<s2@example.org>\n"
+			  "S: 550 5.7.1 go away\n"
+			  "C: QUIT\n"
+			  "S: 221 Bye\n",
+     .want = {REPLIED(A, 250, "2.1.5"),
+	      {B, DIALOG_RCPT_NOT_ATTEMPTED, SMTP_STAGE_MAIL, 550, "5.7.1",
+	       DIALOG_FAIL_REJECTED, "go away"},
+	      {C, DIALOG_RCPT_NOT_ATTEMPTED, SMTP_STAGE_MAIL, 550, "5.7.1",
+	       DIALOG_FAIL_REJECTED, "go away"}},
+     .fail = DIALOG_FAIL_REJECTED,
+     .fail_stage = SMTP_STAGE_MAIL,
+     .fail_code = 550},
+
+    {.name = "421 to a sender's MAIL ends the session whatever waits",
+     .rcpts = {A, B},
+     .txn = true,
+     .senders = {"s1@example.org", "s2@example.org"},
+     .script = EHLO_PLAIN "C: MAIL FROM:<s1@example.org>\n"
+			  "S: 421 4.7.0 closing\n",
+     .want = {{A, DIALOG_RCPT_NOT_ATTEMPTED, SMTP_STAGE_MAIL, 421, "4.7.0",
+	       DIALOG_FAIL_REJECTED, "closing"},
+	      {B, DIALOG_RCPT_NOT_ATTEMPTED, SMTP_STAGE_MAIL, 421, "4.7.0",
+	       DIALOG_FAIL_REJECTED, "closing"}},
+     .fail = DIALOG_FAIL_REJECTED,
+     .fail_stage = SMTP_STAGE_MAIL,
+     .fail_code = 421},
+
+    {.name = "senders: control octets and length refused, never sent",
+     .rcpts = {A, B, C},
+     .txn = true,
+     .senders = {"s@example.org\r\nRCPT TO:<x@example.com>",
+		 "01234567890123456789012345678901234567890123456789"
+		 "01234567890123456789012345678901234567890123456789"
+		 "01234567890123456789012345678901234567890123456789"
+		 "01234567890123456789012345678901234567890123456789"
+		 "01234567890123456789012345678901234567890123456789"
+		 "01234567890123456789012345678901234567890123456789"
+		 "@x",
+		 "s\x7f@example.org"},
+     .script = "S: 220 mx\n"
+	       "C: EHLO verifier.example.org\n"
+	       "S: 250 mx\n"
+	       "C: QUIT\n"
+	       "S: 221 Bye\n",
+     .want = {{A, DIALOG_RCPT_REFUSED, SMTP_STAGE_NONE, 0, "", DIALOG_FAIL_NONE,
+	       "refused: control character in the sender"},
+	      {B, DIALOG_RCPT_REFUSED, SMTP_STAGE_NONE, 0, "", DIALOG_FAIL_NONE,
+	       "refused: sender too long"},
+	      {C, DIALOG_RCPT_REFUSED, SMTP_STAGE_NONE, 0, "", DIALOG_FAIL_NONE,
+	       "refused: control character in the sender"}}},
+
+    {.name = "a UTF-8 sender needs SMTPUTF8",
+     .rcpts = {A, B},
+     .txn = true,
+     .senders = {"j\xc3\xb6rg@example.de", "j\xc3\xb6rg@example.de"},
+     .script = EHLO_UTF8 "C: MAIL FROM:<j\xc3\xb6rg@example.de> SMTPUTF8\n"
+			 "S: 250 Ok\n"
+			 "C: RCPT TO:<" A ">\n"
+			 "S: 250 Ok\n"
+			 "C: RCPT TO:<" B ">\n"
+			 "S: 250 Ok\n"
+			 "C: QUIT\n"
+			 "S: 221 Bye\n",
+     .want = {REPLIED(A, 250, ""), REPLIED(B, 250, "")}},
+
+    {.name = "a UTF-8 sender, server without SMTPUTF8",
+     .rcpts = {A, B},
+     .txn = true,
+     .senders = {"j\xc3\xb6rg@example.de", NULL},
+     .script = EHLO_PLAIN "C: MAIL FROM:<>\n"
+			  "S: 250 Ok\n"
+			  "C: RCPT TO:<" B ">\n"
+			  "S: 250 Ok\n"
+			  "C: QUIT\n"
+			  "S: 221 Bye\n",
+     .want = {{A, DIALOG_RCPT_NEEDS_SMTPUTF8, SMTP_STAGE_NONE, 0, "",
+	       DIALOG_FAIL_NONE, "not attempted: needs SMTPUTF8"},
+	      REPLIED(B, 250, "")}},
+
+    {.name = "an idle session takes a recipient with a new sender",
+     .rcpts = {A},
+     .idle_ms = 7000,
+     .script = EHLO_PLAIN "C: MAIL FROM:<>\n"
+			  "S: 250 Ok\n"
+			  "C: RCPT TO:<" A ">\n"
+			  "S: 250 Ok\n"
+			  "F <s2@example.org> " B "\n"
+			  "C: RSET\n"
+			  "S: 250 Ok\n"
+			  "C: MAIL FROM:<s2@example.org>\n"
+			  "S: 250 Ok\n"
+			  "C: RCPT TO:<" B ">\n"
+			  "S: 250 Ok\n"
+			  "F <s2@example.org> " C "\n"
+			  "C: RCPT TO:<" C ">\n"
+			  "S: 250 Ok\n"
+			  "Q\n"
+			  "C: QUIT\n"
+			  "S: 221 Bye\n",
+     .want = {REPLIED(A, 250, ""), REPLIED(B, 250, ""), REPLIED(C, 250, "")}},
 };
 
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))
@@ -768,6 +1002,16 @@ static void run_script(struct dialog *d, const char *script, bool bytewise)
 			addr[eol - p - 2] = '\0';
 			check_rc(d, dialog_add_rcpt(d, addr, NULL));
 			p = eol + 1;
+		} else if (p[0] == 'F') {
+			const char *gt = memchr(p, '>', (size_t)(eol - p));
+			char from[300], addr[300];
+			ck_assert_ptr_nonnull(gt);
+			memcpy(from, p + 3, (size_t)(gt - p - 3));
+			from[gt - p - 3] = '\0';
+			memcpy(addr, gt + 2, (size_t)(eol - gt - 2));
+			addr[eol - gt - 2] = '\0';
+			check_rc(d, dialog_add_txn(d, from, addr, NULL));
+			p = eol + 1;
 		} else if (p[0] == 'W') {
 			ck_assert_uint_eq(dialog_timeout_ms(d),
 					  strtoul(p + 2, NULL, 10));
@@ -849,10 +1093,13 @@ START_TEST(transcript)
 	struct dialog *d = new_dialog(t);
 	const char *o;
 
-	for (size_t i = 0; i < 6 && t->rcpts[i] != NULL; i++)
+	for (size_t i = 0; i < 6 && t->rcpts[i] != NULL; i++) {
+		void *tag = (void *)(uintptr_t)(i + 1);
 		ck_assert_int_eq(
-		    dialog_add_rcpt(d, t->rcpts[i], (void *)(uintptr_t)(i + 1)),
+		    t->txn ? dialog_add_txn(d, t->senders[i], t->rcpts[i], tag)
+			   : dialog_add_rcpt(d, t->rcpts[i], tag),
 		    DIALOG_RC_CONTINUE);
+	}
 	ck_assert_int_eq(dialog_on_connected(d), DIALOG_RC_REARM);
 	ck_assert_uint_eq(dialog_output(d, &o), 0);
 	run_script(d, t->script, bytewise);
@@ -1218,6 +1465,53 @@ START_TEST(allocation_failures)
 }
 END_TEST
 
+/* The same with senders of their own: the transaction's copy of its
+ * sender is one more allocation that may fail. */
+START_TEST(allocation_failures_txn)
+{
+	static const char srv[] = "220 mx\r\n250-mx\r\n250 PIPELINING\r\n"
+				  "250 ok\r\n250 ok\r\n250 ok\r\n"
+				  "250 ok\r\n250 ok\r\n221 bye\r\n";
+	unsigned n;
+
+	for (n = 1; n < 200; n++) {
+		struct oom o = {0, n};
+		struct dialog_config cfg;
+		struct dialog *d;
+		struct dialog_result res;
+		const char *out;
+		unsigned taken = 0, results = 0;
+
+		base_config(&cfg);
+		cfg.alloc = oom_alloc;
+		cfg.alloc_ud = &o;
+		d = dialog_new(&cfg);
+		if (d == NULL)
+			continue;
+		taken += dialog_add_txn(d, "s1@example.org", A, NULL) >= 0;
+		taken += dialog_add_txn(d, "s2@example.org", B, NULL) >= 0;
+		taken += dialog_add_txn(d, "s\r\n", C, NULL) >= 0;
+		dialog_on_connected(d);
+		for (size_t i = 0; i < sizeof(srv) - 1; i += 8) {
+			size_t k =
+			    sizeof(srv) - 1 - i < 8 ? sizeof(srv) - 1 - i : 8;
+			dialog_on_bytes(d, srv + i, k);
+			dialog_output_consumed(d, dialog_output(d, &out));
+			ck_assert_uint_lt(dialog_memory(d), 10 * 1024);
+		}
+		dialog_on_closed(d);
+		ck_assert(dialog_finished(d));
+		while (dialog_next_result(d, &res))
+			results++;
+		ck_assert_uint_eq(results, taken);
+		dialog_free(d);
+		if (o.calls < n) /* the session never reached the Nth */
+			break;
+	}
+	ck_assert_uint_lt(n, 200);
+}
+END_TEST
+
 START_TEST(names)
 {
 	for (int s = 0; s < DIALOG_STATE_LAST; s++)
@@ -1279,6 +1573,8 @@ START_TEST(bytes_before_connect_abort)
 {
 	struct dialog *d = new_dialog(&tests[0]);
 
+	/* this forked child's panic message would only confuse the log */
+	ck_assert_ptr_nonnull(freopen("/dev/null", "w", stderr));
 	dialog_on_bytes(d, "220 x\r\n", 7);
 }
 END_TEST
@@ -1312,6 +1608,7 @@ Suite *dialog_suite(void)
 	tcase_add_test(tc, endless_reply);
 	tcase_add_test(tc, memory_budget);
 	tcase_add_test(tc, allocation_failures);
+	tcase_add_test(tc, allocation_failures_txn);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,69 @@
+/* setup - policy, resolver and engine from the configuration. */
+#include "daemon/setup.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/log.h"
+
+int setup_policy(struct netpolicy *policy, const struct config *c, char *err,
+		 size_t errlen)
+{
+	netpolicy_init(policy);
+	for (unsigned i = 0; i < c->allow_net.count; i++) {
+		char sub[200];
+		if (netpolicy_allow_cidr(policy, c->allow_net.item[i], sub,
+					 sizeof(sub)) < 0) {
+			snprintf(err, errlen, "--allow-net: %s", sub);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int setup_engine(uv_loop_t *loop, const struct config *c,
+		 const struct netpolicy *policy, size_t transcript_max,
+		 struct resolver **res, struct engine **eng, char *err,
+		 size_t errlen)
+{
+	struct resolver_config rc;
+	struct engine_config ec;
+
+	resolver_config_defaults(&rc);
+	rc.servers = (const char *const *)c->dns_server.item;
+	rc.server_count = c->dns_server.count;
+	rc.timeout_ms = c->dns_timeout;
+	if (resolver_new(loop, &rc, res, err, errlen) < 0)
+		return -1;
+
+	engine_config_defaults(&ec);
+	ec.dialog.helo = c->helo;
+	ec.dialog.mail_from = c->mail_from;
+	ec.dialog.banner_ms = c->banner_timeout;
+	ec.dialog.ehlo_ms = ec.dialog.mail_ms = ec.dialog.rcpt_ms =
+	    ec.dialog.rset_ms = c->command_timeout;
+	if (ec.dialog.quit_ms > c->command_timeout)
+		ec.dialog.quit_ms = c->command_timeout;
+	ec.dialog.transcript_max = transcript_max;
+	ec.connect_timeout_ms = c->connect_timeout;
+	ec.probe_timeout_ms = c->probe_timeout;
+	ec.concurrency = c->concurrency;
+	ec.per_host_concurrency = c->per_host_concurrency;
+	ec.policy = policy;
+	ec.resolver = *res;
+	if (engine_new(loop, &ec, eng, err, errlen) < 0) {
+		resolver_close(*res, NULL, NULL);
+		*res = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void setup_helo_warning(const char *helo)
+{
+	if (strchr(helo, '.') == NULL || strcmp(helo, "localhost") == 0)
+		log_warn("--helo %s is not a fully qualified domain name; "
+			 "many servers refuse or distrust such clients (see "
+			 "rcptd doctor)",
+			 helo);
+}
