@@ -154,15 +154,14 @@ static void lists_suggest(const struct lists *l, const struct address *a,
 		v->suggestion[0] = '\0';
 }
 
-void lists_apply(const struct lists *l, const struct address *a,
-		 struct verdict *v)
+void lists_apply_flags(const struct lists *l, const struct address *a,
+		       struct verdict *v)
 {
 	v->disposable = false;
 	v->free_provider = false;
 	v->role_account = false;
-	v->suggestion[0] = '\0';
 	/* An address literal names a host, not a domain: no list speaks
-	 * of it, and a suggestion would be a guess. */
+	 * of it. */
 	if (a->kind != ADDRESS_KIND_DOMAIN)
 		return;
 	v->disposable = l->disposable != NULL &&
@@ -170,5 +169,20 @@ void lists_apply(const struct lists *l, const struct address *a,
 	v->free_provider = l->free_provider != NULL &&
 			   nameset_has(l->free_provider, a->domain);
 	v->role_account = lists_role(l->role, a);
-	lists_suggest(l, a, v);
+}
+
+void lists_apply_suggestion(const struct lists *l, const struct address *a,
+			    struct verdict *v)
+{
+	v->suggestion[0] = '\0';
+	/* For an address literal a suggestion would be a guess. */
+	if (a->kind == ADDRESS_KIND_DOMAIN)
+		lists_suggest(l, a, v);
+}
+
+void lists_apply(const struct lists *l, const struct address *a,
+		 struct verdict *v)
+{
+	lists_apply_flags(l, a, v);
+	lists_apply_suggestion(l, a, v);
 }

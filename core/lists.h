@@ -75,4 +75,13 @@ const char *lists_kind_name(enum lists_kind kind);
 void lists_apply(const struct lists *l, const struct address *a,
 		 struct verdict *v);
 
+/* lists_apply_flags - lists_apply() without the suggestion, which is the
+ * costly part (microseconds against tens of nanoseconds): for the answer
+ * from the cache, whose verdict carries its suggestion already.
+ * lists_apply_suggestion - the suggestion alone. */
+void lists_apply_flags(const struct lists *l, const struct address *a,
+		       struct verdict *v);
+void lists_apply_suggestion(const struct lists *l, const struct address *a,
+			    struct verdict *v);
+
 #endif

@@ -3,8 +3,8 @@
 
 #include <string.h>
 
-bool precheck(const struct lists *lists, const char *input, size_t len,
-	      struct verdict *v, struct address *a)
+static bool check(const struct lists *lists, const char *input, size_t len,
+		  struct verdict *v, struct address *a, bool suggest)
 {
 	struct address local;
 	char why[ADDRESS_WHY_MAX];
@@ -21,7 +21,21 @@ bool precheck(const struct lists *lists, const char *input, size_t len,
 	/* Both fit by construction: the parser bounds them more tightly. */
 	memcpy(v->address, a->address, strlen(a->address) + 1);
 	memcpy(v->domain, a->domain, strlen(a->domain) + 1);
-	if (lists)
+	if (lists && suggest)
 		lists_apply(lists, a, v);
+	else if (lists)
+		lists_apply_flags(lists, a, v);
 	return true;
+}
+
+bool precheck(const struct lists *lists, const char *input, size_t len,
+	      struct verdict *v, struct address *a)
+{
+	return check(lists, input, len, v, a, true);
+}
+
+bool precheck_fast(const struct lists *lists, const char *input, size_t len,
+		   struct verdict *v, struct address *a)
+{
+	return check(lists, input, len, v, a, false);
 }

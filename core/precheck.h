@@ -22,4 +22,10 @@
 bool precheck(const struct lists *lists, const char *input, size_t len,
 	      struct verdict *v, struct address *a);
 
+/* precheck_fast - the same without the typo suggestion (see
+ * lists_apply_flags()); the caller adds it with lists_apply_suggestion()
+ * when the verdict will not come from the cache. */
+bool precheck_fast(const struct lists *lists, const char *input, size_t len,
+		   struct verdict *v, struct address *a);
+
 #endif

@@ -28,11 +28,13 @@ static void verify_usage(FILE *out)
 	config_usage(out, SCOPE_VERIFY);
 }
 
-/* print_table_row - ADDRESS STATUS REASON FLAGS, fixed-width columns. */
-static void print_table_row(const struct verdict *v)
+/* table_row - ADDRESS STATUS REASON FLAGS in fixed-width columns, and
+ * the explanation of an invalid address under it; malloc'd. */
+static char *table_row(const struct verdict *v, const char *transcript)
 {
 	char flags[400] = "";
 	size_t n = 0;
+	char *out = NULL;
 
 	if (v->catch_all == TRI_TRUE)
 		n += (size_t)snprintf(flags + n, sizeof(flags) - n,
@@ -47,17 +49,47 @@ static void print_table_row(const struct verdict *v)
 	if (v->suggestion[0])
 		snprintf(flags + n, sizeof(flags) - n, "did-you-mean:%s",
 			 v->suggestion);
-	printf("%-40s %-14s %-18s %s\n", v->address[0] ? v->address : v->email,
-	       verdict_status_name(v->status), verdict_reason_name(v->reason),
-	       flags);
-	if (v->reason == REASON_INVALID_SYNTAX)
-		printf("%-40s %s\n", "", v->message);
+	const char *who = v->address[0] ? v->address : v->email;
+	const char *st = verdict_status_name(v->status);
+	const char *why = verdict_reason_name(v->reason);
+	const char *tr = transcript ? transcript : "";
+	int rc;
+
+	if (v->message[0])
+		rc = asprintf(&out, "%-40s %-14s %-18s %s\n%-40s %s\n%s", who,
+			      st, why, flags, "", v->message, tr);
+	else
+		rc = asprintf(&out, "%-40s %-14s %-18s %s\n%s", who, st, why,
+			      flags, tr);
+	if (rc < 0)
+		return NULL;
+	return out;
 }
 
-/* One slot per address on the command line, printed in that order. */
+/* render - the text printed for @v: a table row or one JSON line. */
+static char *render(const struct verdict *v, const char *transcript, bool table,
+		    bool with_transcript)
+{
+	if (table)
+		return table_row(v, transcript);
+	json_t *o = verdict_to_json(v);
+	char *line = NULL;
+	if (o && with_transcript)
+		json_object_set_new(o, "transcript",
+				    transcript ? json_string(transcript)
+					       : json_null());
+	if (o)
+		line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return line;
+}
+
+/* One slot per address on the command line, printed in that order. A
+ * verdict is rendered when it arrives and only its text waits for its
+ * turn: the text is a tenth of a struct verdict, which matters with
+ * thousands of addresses in flight. */
 struct slot {
-	struct verdict v;
-	char *transcript; /* with --transcript */
+	char *text; /* NULL: out of memory */
 	bool ready;
 };
 
@@ -69,39 +101,27 @@ struct run {
 	unsigned outstanding;
 };
 
-static void print_slot(struct run *run, struct slot *sl)
+static void slot_fill(struct run *run, struct slot *sl, const struct verdict *v,
+		      const char *transcript)
 {
-	if (run->table) {
-		print_table_row(&sl->v);
-		if (sl->transcript)
-			printf("%s", sl->transcript);
-		return;
-	}
-	json_t *o = verdict_to_json(&sl->v);
-	char *line = NULL;
-	if (o && run->transcript)
-		json_object_set_new(o, "transcript",
-				    sl->transcript ? json_string(sl->transcript)
-						   : json_null());
-	if (o)
-		line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (line == NULL) {
-		fprintf(stderr, "rcptd verify: out of memory\n");
-		run->rc = 1;
-		return;
-	}
-	puts(line);
-	free(line);
+	sl->text = render(v, transcript, run->table, run->transcript);
+	sl->ready = true;
 }
 
 /* flush_ready - print the finished verdicts that are next in order. */
 static void flush_ready(struct run *run)
 {
 	while (run->printed < run->n && run->slots[run->printed].ready) {
-		print_slot(run, &run->slots[run->printed]);
-		free(run->slots[run->printed].transcript);
-		run->slots[run->printed].transcript = NULL;
+		struct slot *sl = &run->slots[run->printed];
+		if (sl->text == NULL) {
+			fprintf(stderr, "rcptd verify: out of memory\n");
+			run->rc = 1;
+		} else if (run->table)
+			fputs(sl->text, stdout);
+		else
+			puts(sl->text);
+		free(sl->text);
+		sl->text = NULL;
 		run->printed++;
 	}
 	fflush(stdout);
@@ -117,10 +137,7 @@ static void on_verdict(void *data, const struct verdict *v,
 {
 	struct cb_ctx *ctx = data;
 
-	ctx->slot->v = *v;
-	if (transcript)
-		ctx->slot->transcript = strdup(transcript);
-	ctx->slot->ready = true;
+	slot_fill(ctx->run, ctx->slot, v, transcript);
 	ctx->run->outstanding--;
 	flush_ready(ctx->run);
 }
@@ -162,15 +179,16 @@ static int verify_online(const struct config *c, const struct lists *lists,
 	for (int i = 0; i < n; i++) {
 		struct address a;
 		struct slot *sl = &run.slots[i];
+		struct verdict v;
 
-		if (!precheck(lists, addrs[i], strlen(addrs[i]), &sl->v, &a)) {
-			sl->v.checked_at = (int64_t)time(NULL);
-			sl->ready = true;
+		if (!precheck(lists, addrs[i], strlen(addrs[i]), &v, &a)) {
+			v.checked_at = (int64_t)time(NULL);
+			slot_fill(&run, sl, &v, NULL);
 			continue;
 		}
 		ctx[i].slot = sl;
 		ctx[i].run = &run;
-		if (engine_verify(eng, &sl->v, &a, on_verdict, &ctx[i]) < 0) {
+		if (engine_verify(eng, &v, &a, on_verdict, &ctx[i]) < 0) {
 			fprintf(stderr, "rcptd verify: out of memory\n");
 			run.rc = 1;
 			break;
@@ -189,7 +207,7 @@ done:
 	if (uv_loop_close(&loop) != 0)
 		log_error("event loop closed with handles still open");
 	for (int i = 0; i < n; i++)
-		free(run.slots[i].transcript);
+		free(run.slots[i].text);
 	free(run.slots);
 	free(ctx);
 	return run.rc;
@@ -236,12 +254,15 @@ int cli_verify(int argc, char **argv, char **envp)
 		       "FLAGS");
 
 	if (c.offline) {
-		struct run run = {.table = c.table};
+		struct slot sl = {0};
+		struct run run = {.table = c.table, .slots = &sl, .n = 1};
 		for (int i = first; i < argc && run.rc == 0; i++) {
-			struct slot sl = {0};
-			precheck(&lists, argv[i], strlen(argv[i]), &sl.v, NULL);
-			sl.v.checked_at = (int64_t)time(NULL);
-			print_slot(&run, &sl);
+			struct verdict v;
+			precheck(&lists, argv[i], strlen(argv[i]), &v, NULL);
+			v.checked_at = (int64_t)time(NULL);
+			slot_fill(&run, &sl, &v, NULL);
+			run.printed = 0;
+			flush_ready(&run);
 		}
 		rc = run.rc;
 	} else {

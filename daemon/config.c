@@ -68,6 +68,8 @@ static const struct opt opts[] = {
      "N: SMTP sessions in flight at once"},
     {"per-host-concurrency", OPT_COUNT, OFF(per_host_concurrency), PROBE, "2",
      1, 100, "N: SMTP sessions in flight to one MX host"},
+    {"per-domain-rate", OPT_COUNT, OFF(per_domain_rate), PROBE, "10", 0, 1000,
+     "N: new SMTP sessions a second to one domain (0: no limit)"},
     {"redis", OPT_STRING, OFF(redis), SCOPE_SERVE | SCOPE_BULK | SCOPE_DOCTOR,
      "", 0, 1024,
      "URL: redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH; "

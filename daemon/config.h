@@ -57,6 +57,7 @@ struct config {
 	/* politeness */
 	unsigned concurrency;
 	unsigned per_host_concurrency;
+	unsigned per_domain_rate;
 	/* cache and API */
 	char *redis;
 	struct config_list api_key;

@@ -27,6 +27,12 @@
 #include "daemon/log.h"
 #include "daemon/session.h"
 
+/* MX lookups in flight at once. A bulk job over 10^5 domains must not
+ * throw 10^5 queries at the resolver together (unbound, for one, drops
+ * what passes its 1024 queries a thread); each lookup is one MX query and
+ * up to ten address queries. */
+#define ENGINE_DNS_INFLIGHT 128
+
 struct waiter {
 	struct waiter *next;
 	engine_cb cb;
@@ -43,7 +49,6 @@ struct ereq {
 	uint64_t started; /* uv_now() */
 	unsigned next_target;
 	unsigned attempts;
-	bool probe;	 /* the catch-all probe of a domain */
 	bool queued;	 /* in d->queue */
 	bool in_session; /* referenced by a session */
 	bool done;	 /* callbacks ran */
@@ -67,13 +72,15 @@ enum dom_state { DOM_RESOLVING, DOM_READY };
 struct edomain {
 	struct htab_node node;
 	TAILQ_ENTRY(edomain) ready_link;
+	TAILQ_ENTRY(edomain) dns_link; /* e->dns_wait */
+	bool dns_waiting;
 	struct engine *e;
 	enum dom_state state;
 	bool in_ready;
 	bool literal;
 	enum verdict_reason fail; /* REASON_LAST: none */
 	struct resolver_req *rreq;
-	struct verdict_mx mx[VERDICT_MX_MAX];
+	struct verdict_mx *mx; /* mx_count of them; most domains have 1-2 */
 	unsigned mx_count;
 	struct target targets[ENGINE_TARGETS_MAX];
 	unsigned ntargets;
@@ -82,15 +89,32 @@ struct edomain {
 	bool probing;	     /* a catch-all probe is in a session */
 	unsigned probe_runs; /* bounded: an unanswered probe is retried once */
 	enum verdict_reason probe_reason; /* why the probe said nothing */
+	double tokens;			  /* session starts available */
+	uint64_t tokens_at;		  /* uv_now() of the last refill */
 	unsigned probe_retry_after;
 	char name[VERDICT_DOMAIN_MAX + 3];
 };
 
+/* Per MX address: sessions running, and the backoff that trouble from
+ * it earns (421, "too many connections", refused connections, bursts of
+ * 4xx). While penalised it gets one session at a time, and none before
+ * backoff_until. A clean session halves the penalty. Kept while it has
+ * sessions or a penalty; freed when both are gone. */
 struct ehost {
 	struct htab_node node;
 	unsigned char key[17]; /* family octet + 16 address octets */
 	unsigned active;
+	unsigned penalty_ms;
+	uint64_t backoff_until; /* uv_now() */
 };
+
+/* The first penalty and the most there is. A host that said "too many
+ * connections" is given a second; repeated trouble doubles it up to five
+ * minutes, Postfix's minimal_backoff_time. */
+#define ENGINE_BACKOFF_MIN_MS 1000u
+#define ENGINE_BACKOFF_MAX_MS 300000u
+/* RCPT replies in 4xx in one session that count as a burst. */
+#define ENGINE_4XX_BURST 3
 
 struct efact {
 	struct htab_node node;
@@ -105,8 +129,20 @@ struct esess {
 	struct edomain *d;
 	struct ehost *h;
 	unsigned target;
+	unsigned n4xx; /* RCPT replies in 4xx */
+	bool pushback; /* a reply said "slow down" */
 	unsigned n;
+	struct probe *probe; /* the catch-all probe, when it rides along */
 	struct ereq *reqs[]; /* n of them */
+};
+
+/* The catch-all probe: a random local part at the domain. Only what the
+ * session's answer needs: no verdict, no caller. */
+struct probe {
+	enum dialog_rcpt_status rstatus;
+	enum verdict_reason reply_reason;
+	unsigned retry_after;
+	char address[ADDRESS_MAX + 1];
 };
 
 struct engine {
@@ -114,9 +150,15 @@ struct engine {
 	struct engine_config c;
 	struct htab inflight, domains, hosts, facts;
 	TAILQ_HEAD(, edomain) ready;
+	TAILQ_HEAD(, edomain) dns_wait; /* domains waiting for a lookup slot */
+	unsigned resolving;		/* MX lookups in flight */
 	TAILQ_HEAD(, efact) fact_fifo;
 	uv_timer_t pump;
 	bool pump_armed;
+	uv_timer_t wake; /* the earliest end of a backoff or rate wait */
+	bool wake_armed;
+	uint64_t wake_when;
+	int closing_handles; /* pump and wake, in engine_close */
 	bool closing;
 	unsigned active; /* sessions */
 	unsigned nreqs;	 /* live ereq objects, timers included */
@@ -130,6 +172,8 @@ struct engine {
 
 static void pump_soon(struct engine *e);
 static void maybe_finish_close(struct engine *e);
+static void on_wake(uv_timer_t *t);
+static void dns_next(struct engine *e);
 
 /* copy_str - @src into @dst of @size octets, cut when longer. */
 static void copy_str(char *dst, size_t size, const char *src)
@@ -239,12 +283,89 @@ static struct ehost *host_get(struct engine *e, const struct target *t)
 	return h;
 }
 
-static void host_put(struct engine *e, struct ehost *h)
+/* host_maybe_free - drop @h when nothing needs it any more. */
+static void host_maybe_free(struct engine *e, struct ehost *h)
 {
-	if (--h->active == 0) {
+	if (h->active == 0 && h->penalty_ms == 0) {
 		htab_remove(&e->hosts, &h->node);
 		free(h);
 	}
+}
+
+static void host_put(struct engine *e, struct ehost *h)
+{
+	h->active--;
+	host_maybe_free(e, h);
+}
+
+/* host_judge - adjust @h's backoff after a session: @trouble when the
+ * server pushed back. */
+static void host_judge(struct engine *e, struct ehost *h, bool trouble)
+{
+	if (trouble) {
+		h->penalty_ms =
+		    h->penalty_ms ? h->penalty_ms * 2 : ENGINE_BACKOFF_MIN_MS;
+		if (h->penalty_ms > ENGINE_BACKOFF_MAX_MS)
+			h->penalty_ms = ENGINE_BACKOFF_MAX_MS;
+		h->backoff_until = uv_now(e->loop) + h->penalty_ms;
+		e->stats.backoffs++;
+	} else if (h->penalty_ms) {
+		h->penalty_ms /= 2;
+		if (h->penalty_ms < ENGINE_BACKOFF_MIN_MS)
+			h->penalty_ms = 0;
+	}
+}
+
+/* host_cap - the sessions @h may have now. */
+static unsigned host_cap(const struct engine *e, const struct ehost *h)
+{
+	return h->penalty_ms ? 1 : e->c.per_host_concurrency;
+}
+
+/* wake_at - run the pump again at @when (uv_now), for a backoff or a
+ * rate limit that holds work back now. */
+static void wake_at(struct engine *e, uint64_t when)
+{
+	uint64_t now = uv_now(e->loop);
+
+	if (e->wake_armed && e->wake_when <= when)
+		return;
+	e->wake_armed = true;
+	e->wake_when = when;
+	uv_timer_start(&e->wake, on_wake, when > now ? when - now : 0, 0);
+}
+
+/* rate_take - take one session start from @d's token bucket
+ * (per_domain_rate a second, a burst of as many); false, with a wake-up
+ * set, when the bucket is empty. */
+static bool rate_take(struct engine *e, struct edomain *d)
+{
+	double rate = e->c.per_domain_rate;
+	uint64_t now = uv_now(e->loop);
+
+	if (rate <= 0)
+		return true;
+	if (d->tokens_at == 0)
+		d->tokens = rate;
+	else
+		d->tokens += (double)(now - d->tokens_at) * rate / 1000.0;
+	if (d->tokens > rate)
+		d->tokens = rate;
+	d->tokens_at = now;
+	if (d->tokens >= 1.0) {
+		d->tokens -= 1.0;
+		return true;
+	}
+	wake_at(e, now + (uint64_t)((1.0 - d->tokens) * 1000.0 / rate) + 1);
+	return false;
+}
+
+static void on_wake(uv_timer_t *t)
+{
+	struct engine *e = t->data;
+
+	e->wake_armed = false;
+	pump_soon(e);
 }
 
 /* ---- requests -------------------------------------------------------- */
@@ -270,12 +391,6 @@ static void req_release(struct ereq *r)
 			free(w);
 	}
 	r->waiters = NULL;
-	if (r->probe) {
-		struct engine *e = r->e;
-		free(r);
-		e->nreqs--;
-		return;
-	}
 	uv_close((uv_handle_t *)&r->deadline, req_closed);
 }
 
@@ -314,12 +429,10 @@ static void req_finish(struct ereq *r, enum verdict_reason reason,
 		return;
 	r->done = true;
 	req_unqueue(r);
-	if (!r->probe) {
-		uv_timer_stop(&r->deadline);
-		htab_remove(&e->inflight, &r->node);
-	}
-	if (d) {
-		memcpy(r->v.mx, d->mx, sizeof(d->mx));
+	uv_timer_stop(&r->deadline);
+	htab_remove(&e->inflight, &r->node);
+	if (d && d->mx_count) {
+		memcpy(r->v.mx, d->mx, d->mx_count * sizeof(*d->mx));
 		r->v.mx_count = d->mx_count;
 	}
 	if (reason == REASON_ACCEPTED && r->v.catch_all == TRI_TRUE)
@@ -334,10 +447,8 @@ static void req_finish(struct ereq *r, enum verdict_reason reason,
 		r->v.retry_after = 0;
 	r->v.checked_at = (int64_t)time(NULL);
 	r->v.duration_ms = (uint32_t)(uv_now(e->loop) - r->started);
-	if (!r->probe) {
-		for (struct waiter *w = r->waiters; w; w = w->next)
-			w->cb(w->data, &r->v, transcript);
-	}
+	for (struct waiter *w = r->waiters; w; w = w->next)
+		w->cb(w->data, &r->v, transcript);
 	req_release(r);
 }
 
@@ -360,9 +471,12 @@ static void dom_release(struct edomain *d)
 
 	if (!TAILQ_EMPTY(&d->queue) || d->active || d->rreq)
 		return;
+	if (d->dns_waiting)
+		TAILQ_REMOVE(&e->dns_wait, d, dns_link);
 	if (d->in_ready)
 		TAILQ_REMOVE(&e->ready, d, ready_link);
 	htab_remove(&e->domains, &d->node);
+	free(d->mx);
 	free(d);
 	maybe_finish_close(e);
 }
@@ -411,6 +525,8 @@ static void on_mx(const struct resolver_mx_result *res, void *data)
 	unsigned refused = 0;
 
 	d->rreq = NULL;
+	d->e->resolving--;
+	dns_next(d->e);
 	if (res->status != RESOLVER_OK) {
 		int reason = resolver_status_reason(res->status);
 		d->fail = reason < 0 ? REASON_DNS_ERROR : reason;
@@ -419,8 +535,14 @@ static void on_mx(const struct resolver_mx_result *res, void *data)
 		dom_ready(d);
 		return;
 	}
+	d->mx = calloc(res->host_count ? res->host_count : 1, sizeof(*d->mx));
+	if (d->mx == NULL) { /* no verdict from a lack of memory */
+		d->fail = REASON_DNS_ERROR;
+		dom_ready(d);
+		return;
+	}
 	for (unsigned i = 0; i < res->host_count && i < VERDICT_MX_MAX; i++) {
-		snprintf(d->mx[i].host, sizeof(d->mx[i].host), "%s",
+		copy_str(d->mx[i].host, sizeof(d->mx[i].host),
 			 res->hosts[i].name);
 		d->mx[i].preference = res->hosts[i].preference;
 		d->mx_count = i + 1;
@@ -444,6 +566,35 @@ static void on_mx(const struct resolver_mx_result *res, void *data)
 		d->fail =
 		    refused ? REASON_BLOCKED_TARGET : REASON_NO_MAIL_SERVER;
 	dom_ready(d);
+}
+
+/* dom_resolve - ask for @d's mail exchangers. */
+static void dom_resolve(struct edomain *d)
+{
+	struct engine *e = d->e;
+	int rc = resolver_mx(e->c.resolver, d->name, on_mx, d, &d->rreq);
+
+	if (rc < 0) {
+		d->rreq = NULL;
+		d->fail =
+		    rc == UV_EINVAL ? REASON_NO_SUCH_DOMAIN : REASON_DNS_ERROR;
+		dom_ready(d);
+		return;
+	}
+	e->resolving++;
+}
+
+/* dns_next - start the lookups that waited for a slot. */
+static void dns_next(struct engine *e)
+{
+	struct edomain *d;
+
+	while (e->resolving < ENGINE_DNS_INFLIGHT && !e->closing &&
+	       (d = TAILQ_FIRST(&e->dns_wait)) != NULL) {
+		TAILQ_REMOVE(&e->dns_wait, d, dns_link);
+		d->dns_waiting = false;
+		dom_resolve(d);
+	}
 }
 
 static struct edomain *dom_get(struct engine *e, const struct address *a)
@@ -477,13 +628,11 @@ static struct edomain *dom_get(struct engine *e, const struct address *a)
 		return d;
 	}
 	d->state = DOM_RESOLVING;
-	int rc = resolver_mx(e->c.resolver, d->name, on_mx, d, &d->rreq);
-	if (rc < 0) {
-		d->rreq = NULL;
-		d->fail =
-		    rc == UV_EINVAL ? REASON_NO_SUCH_DOMAIN : REASON_DNS_ERROR;
-		dom_ready(d);
-	}
+	if (e->resolving >= ENGINE_DNS_INFLIGHT) {
+		TAILQ_INSERT_TAIL(&e->dns_wait, d, dns_link);
+		d->dns_waiting = true;
+	} else
+		dom_resolve(d);
 	return d;
 }
 
@@ -492,10 +641,19 @@ static struct edomain *dom_get(struct engine *e, const struct address *a)
 static void on_result(struct session *s, const struct dialog_result *res,
 		      void *data)
 {
-	struct ereq *r = res->tag;
+	struct esess *x = data;
+	struct ereq *r;
 
 	(void)s;
-	(void)data;
+	if (x->probe && res->tag == x->probe) {
+		x->probe->rstatus = res->status;
+		if (res->status == DIALOG_RCPT_REPLIED)
+			x->probe->reply_reason =
+			    classify_reply(res->stage, res->code, res->enhanced,
+					   res->text, &x->probe->retry_after);
+		return;
+	}
+	r = res->tag;
 	r->rstatus = res->status;
 	if (res->stage != SMTP_STAGE_NONE && res->code) {
 		r->v.smtp.stage = res->stage;
@@ -505,10 +663,15 @@ static void on_result(struct session *s, const struct dialog_result *res,
 		verdict_copy_text(r->v.smtp.message, sizeof(r->v.smtp.message),
 				  res->text, strlen(res->text), false);
 	}
-	if (res->status == DIALOG_RCPT_REPLIED)
+	if (res->status == DIALOG_RCPT_REPLIED) {
 		r->reply_reason =
 		    classify_reply(res->stage, res->code, res->enhanced,
 				   res->text, &r->retry_after);
+		if (res->code >= 400 && res->code < 500)
+			x->n4xx++;
+		if (r->reply_reason == REASON_RATE_LIMITED)
+			x->pushback = true;
+	}
 }
 
 /* failure_reason - what a session failure says about its recipients. */
@@ -537,7 +700,7 @@ static enum verdict_reason failure_reason(const struct dialog_failure *f,
 /* settle_probe - record what the catch-all probe learned. A session that
  * never connected did not ask: that run does not count against the
  * domain's bound. */
-static void settle_probe(struct edomain *d, struct ereq *p,
+static void settle_probe(struct edomain *d, struct probe *p,
 			 const struct dialog_failure *f)
 {
 	enum tristate t = TRI_UNKNOWN;
@@ -562,7 +725,7 @@ static void settle_probe(struct edomain *d, struct ereq *p,
 		d->probe_retry_after = p->retry_after;
 	} else if (f->kind != DIALOG_FAIL_NONE)
 		d->probe_reason = failure_reason(f, &d->probe_retry_after);
-	req_finish(p, REASON_NOT_CHECKED, NULL);
+	free(p);
 }
 
 /* settle - decide what becomes of @r after its session ended. */
@@ -661,6 +824,26 @@ static void settle(struct esess *x, struct ereq *r,
 	req_finish(r, reason, transcript);
 }
 
+/* session_pushed_back - whether the server asked us to slow down: a
+ * refused connection, 421, "too many connections" and the like, or a
+ * burst of 4xx to RCPT. */
+static bool session_pushed_back(const struct esess *x,
+				const struct dialog_failure *f)
+{
+	unsigned retry;
+
+	if (x->pushback || x->n4xx >= ENGINE_4XX_BURST)
+		return true;
+	if (f->kind == DIALOG_FAIL_CONNECT)
+		return true;
+	if (f->kind == DIALOG_FAIL_REJECTED &&
+	    (f->code == 421 ||
+	     classify_reply(f->stage, f->code, f->enhanced, f->text, &retry) ==
+		 REASON_RATE_LIMITED))
+		return true;
+	return false;
+}
+
 static void on_session_done(struct session *s, void *data)
 {
 	struct esess *x = data;
@@ -676,15 +859,11 @@ static void on_session_done(struct session *s, void *data)
 	if (f->kind != DIALOG_FAIL_NONE)
 		e->stats.session_failures++;
 	/* The probe first: the real recipients' verdicts depend on it. */
+	if (x->probe)
+		settle_probe(d, x->probe, f); /* frees it */
 	for (unsigned i = 0; i < x->n; i++)
-		if (x->reqs[i]->probe) {
-			x->reqs[i]->in_session = false;
-			settle_probe(d, x->reqs[i], f); /* frees it */
-			x->reqs[i] = NULL;
-		}
-	for (unsigned i = 0; i < x->n; i++)
-		if (x->reqs[i])
-			settle(x, x->reqs[i], f, tls, transcript);
+		settle(x, x->reqs[i], f, tls, transcript);
+	host_judge(e, x->h, session_pushed_back(x, f));
 	session_free(s);
 	host_put(e, x->h);
 	d->active--;
@@ -698,11 +877,11 @@ static void on_session_done(struct session *s, void *data)
 	dom_release(d);
 }
 
-static struct ereq *probe_new(struct engine *e, struct edomain *d)
+static struct probe *probe_new(struct engine *e, struct edomain *d)
 {
 	static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
 	size_t dlen = strlen(d->name);
-	struct ereq *p;
+	struct probe *p;
 	char local[24];
 
 	/* "rcptd-" + 12 characters + "@" + domain must fit an address. */
@@ -715,15 +894,10 @@ static struct ereq *probe_new(struct engine *e, struct edomain *d)
 	for (int i = 6; i < 18; i++)
 		local[i] = alnum[next_random(e) % (sizeof(alnum) - 1)];
 	local[18] = '\0';
-	p->e = e;
-	p->d = d;
-	p->probe = true;
-	p->in_session = true;
-	p->started = uv_now(e->loop);
-	memcpy(p->v.address, local, 18);
-	p->v.address[18] = '@';
-	memcpy(p->v.address + 19, d->name, dlen + 1);
-	e->nreqs++;
+	p->rstatus = DIALOG_RCPT_NOT_ATTEMPTED;
+	memcpy(p->address, local, 18);
+	p->address[18] = '@';
+	memcpy(p->address + 19, d->name, dlen + 1);
 	return p;
 }
 
@@ -741,16 +915,26 @@ static bool start_session(struct engine *e, struct edomain *d)
 	void **tags;
 
 	h = host_get(e, &d->targets[ti]);
-	if (h == NULL || h->active >= e->c.per_host_concurrency)
+	if (h == NULL)
 		return false;
+	if (h->backoff_until > uv_now(e->loop)) {
+		wake_at(e, h->backoff_until);
+		host_maybe_free(e, h);
+		return false;
+	}
+	if (h->active >= host_cap(e, h))
+		return false;
+	if (!rate_take(e, d)) {
+		host_maybe_free(e, h);
+		return false;
+	}
 	cap = e->c.dialog.rcpt_max ? e->c.dialog.rcpt_max : 50;
 	x = calloc(1, sizeof(*x) + (cap + 1) * sizeof(x->reqs[0]));
 	rcpts = calloc(cap + 1, sizeof(*rcpts));
 	tags = calloc(cap + 1, sizeof(*tags));
 	if (x == NULL || rcpts == NULL || tags == NULL) {
 		free(x), free(rcpts), free(tags);
-		if (h->active == 0)
-			h->active = 1, host_put(e, h);
+		host_maybe_free(e, h);
 		return false;
 	}
 	for (r = head; r && n < cap; r = next) {
@@ -763,9 +947,8 @@ static bool start_session(struct engine *e, struct edomain *d)
 	}
 	if (e->c.catch_all_probe && !d->literal && !d->probing &&
 	    d->probe_runs < 2 && fact_get(e, d->name) == TRI_UNKNOWN) {
-		struct ereq *p = probe_new(e, d);
-		if (p) {
-			x->reqs[n++] = p;
+		x->probe = probe_new(e, d);
+		if (x->probe) {
 			d->probing = true;
 			d->probe_runs++;
 		}
@@ -774,6 +957,10 @@ static bool start_session(struct engine *e, struct edomain *d)
 		rcpts[i] = x->reqs[i]->v.address;
 		tags[i] = x->reqs[i];
 		x->reqs[i]->rstatus = DIALOG_RCPT_NOT_ATTEMPTED;
+	}
+	if (x->probe) { /* last: the real recipients go first */
+		rcpts[n] = x->probe->address;
+		tags[n] = x->probe;
 	}
 	x->e = e;
 	x->d = d;
@@ -787,9 +974,10 @@ static bool start_session(struct engine *e, struct edomain *d)
 	d->active++;
 	e->active++;
 	e->stats.sessions++;
-	int rc = session_start(
-	    e->loop, &t, &e->c.dialog, e->c.connect_timeout_ms, rcpts,
-	    (void *const *)tags, n, on_result, on_session_done, x, &s);
+	int rc =
+	    session_start(e->loop, &t, &e->c.dialog, e->c.connect_timeout_ms,
+			  rcpts, (void *const *)tags, n + (x->probe != NULL),
+			  on_result, on_session_done, x, &s);
 	free(rcpts);
 	free(tags);
 	if (rc < 0) {
@@ -802,12 +990,10 @@ static bool start_session(struct engine *e, struct edomain *d)
 		    "",
 		    "could not start a connection"};
 		log_warn("session to %s: %s", d->name, uv_strerror(rc));
+		if (x->probe)
+			settle_probe(d, x->probe, &fail);
 		for (unsigned i = 0; i < n; i++)
-			if (x->reqs[i]->probe) {
-				x->reqs[i]->in_session = false;
-				settle_probe(d, x->reqs[i], &fail);
-			} else
-				settle(x, x->reqs[i], &fail, false, NULL);
+			settle(x, x->reqs[i], &fail, false, NULL);
 		host_put(e, h);
 		d->active--;
 		e->active--;
@@ -865,6 +1051,7 @@ void engine_config_defaults(struct engine_config *c)
 	c->probe_timeout_ms = 60000;
 	c->concurrency = 256;
 	c->per_host_concurrency = 2;
+	c->per_domain_rate = 10;
 	c->catch_all_probe = true;
 	c->port = 25;
 }
@@ -900,9 +1087,12 @@ int engine_new(uv_loop_t *loop, const struct engine_config *c,
 	e->loop = loop;
 	e->c = *c;
 	TAILQ_INIT(&e->ready);
+	TAILQ_INIT(&e->dns_wait);
 	TAILQ_INIT(&e->fact_fifo);
 	uv_timer_init(loop, &e->pump);
 	e->pump.data = e;
+	uv_timer_init(loop, &e->wake);
+	e->wake.data = e;
 	if (uv_random(NULL, NULL, &e->rnd, sizeof(e->rnd), 0, NULL) < 0 ||
 	    e->rnd == 0)
 		e->rnd = uv_hrtime() | 1;
@@ -964,6 +1154,17 @@ static void engine_closed(uv_handle_t *h)
 	void (*cb)(void *) = e->closed_cb;
 	void *data = e->closed_data;
 
+	if (--e->closing_handles > 0)
+		return;
+	/* Hosts kept only for their backoff. */
+	for (size_t b = 0; b < e->hosts.nbuckets; b++) {
+		struct htab_node *n = e->hosts.bucket[b], *next;
+		for (; n; n = next) {
+			next = n->next;
+			free(htab_entry(n, struct ehost, node));
+		}
+	}
+
 	htab_free(&e->inflight);
 	htab_free(&e->domains);
 	htab_free(&e->hosts);
@@ -981,8 +1182,10 @@ static void engine_closed(uv_handle_t *h)
 static void maybe_finish_close(struct engine *e)
 {
 	if (!e->closing || e->nreqs || e->domains.count || e->active ||
-	    uv_is_closing((uv_handle_t *)&e->pump))
+	    e->closing_handles)
 		return;
+	e->closing_handles = 2;
+	uv_close((uv_handle_t *)&e->wake, engine_closed);
 	uv_close((uv_handle_t *)&e->pump, engine_closed);
 }
 
@@ -992,7 +1195,8 @@ void engine_close(struct engine *e, void (*closed_cb)(void *), void *data)
 	e->closed_cb = closed_cb;
 	e->closed_data = data;
 	uv_timer_stop(&e->pump);
-	e->pump_armed = false;
+	uv_timer_stop(&e->wake);
+	e->pump_armed = e->wake_armed = false;
 
 	/* Walk every domain: cancel lookups, finish queued requests. */
 	for (size_t b = 0; b < e->domains.nbuckets; b++) {
@@ -1004,6 +1208,7 @@ void engine_close(struct engine *e, void (*closed_cb)(void *), void *data)
 			if (d->rreq) {
 				resolver_cancel(d->rreq);
 				d->rreq = NULL;
+				e->resolving--;
 			}
 			while ((r = TAILQ_FIRST(&d->queue)) != NULL)
 				req_finish(r, REASON_TIMEOUT, NULL);

@@ -15,6 +15,13 @@
  * kept per domain for ENGINE_FACT_TTL_MS, so later addresses skip it.
  * At most `concurrency` sessions run at once and at most
  * `per_host_concurrency` to one MX address; the rest wait their turn.
+ * Politeness: a domain gets at most per_domain_rate new sessions a second;
+ * an MX address that pushes back (refused connection, 421, "too many
+ * connections", a burst of 4xx) is given a backoff, doubling from 1 s to
+ * 5 min, and one session at a time until clean sessions earn it back.
+ * A server's 452 "too many recipients" and its error budget (Postfix's
+ * smtpd_hard_error_limit) are the dialog's: the rest of the recipients
+ * go on in a new session with a smaller batch.
  * Requests for an address already in flight join that probe.
  *
  * Deadlines: each request ends at probe_timeout_ms at the latest, with
@@ -57,14 +64,17 @@ struct engine_config {
 	unsigned probe_timeout_ms;
 	unsigned concurrency;
 	unsigned per_host_concurrency;
-	bool catch_all_probe; /* ask one random local part per domain */
-	uint16_t port;	      /* 25; tests may use another */
+	double per_domain_rate; /* session starts a second per domain (as
+				 * many in a burst); 0: no limit */
+	bool catch_all_probe;	/* ask one random local part per domain */
+	uint16_t port;		/* 25; tests may use another */
 	const struct netpolicy *policy; /* borrowed for the engine's life */
 	struct resolver *resolver;	/* borrowed for the engine's life */
 };
 
 struct engine_stats {
 	uint64_t requests, coalesced, sessions, session_failures;
+	uint64_t backoffs; /* hosts slowed down after pushing back */
 	unsigned active_sessions, pending;
 };
 
@@ -74,7 +84,8 @@ typedef void (*engine_cb)(void *data, const struct verdict *v,
 struct engine;
 
 /* engine_config_defaults - the dialog's defaults, connect 10 s, probe
- * 60 s, concurrency 256, per host 2, catch-all probe on, port 25. The
+ * 60 s, concurrency 256, per host 2, per domain 10 sessions a second,
+ * catch-all probe on, port 25. The
  * policy and resolver must be set by the caller. */
 void engine_config_defaults(struct engine_config *c);
 

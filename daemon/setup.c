@@ -49,6 +49,7 @@ int setup_engine(uv_loop_t *loop, const struct config *c,
 	ec.probe_timeout_ms = c->probe_timeout;
 	ec.concurrency = c->concurrency;
 	ec.per_host_concurrency = c->per_host_concurrency;
+	ec.per_domain_rate = c->per_domain_rate;
 	ec.policy = policy;
 	ec.resolver = *res;
 	if (engine_new(loop, &ec, eng, err, errlen) < 0) {

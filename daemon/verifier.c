@@ -90,7 +90,9 @@ static void merge(struct verdict *out, const struct verdict *got,
 	out->disposable = pre->disposable;
 	out->free_provider = pre->free_provider;
 	out->role_account = pre->role_account;
-	memcpy(out->suggestion, pre->suggestion, sizeof(out->suggestion));
+	if (pre->suggestion[0])
+		memcpy(out->suggestion, pre->suggestion,
+		       sizeof(out->suggestion));
 	if (out->status == VERDICT_DELIVERABLE && out->disposable)
 		verdict_set(out, REASON_DISPOSABLE);
 }
@@ -182,6 +184,8 @@ static void refresh(struct verifier *v, const struct verdict *pre,
 	r->v = v;
 	r->pre = *pre;
 	r->addr = *a;
+	if (r->pre.suggestion[0] == '\0')
+		lists_apply_suggestion(v->lists, a, &r->pre);
 	v->stats.in_flight++;
 	if (to_engine(r) < 0) {
 		v->stats.in_flight--;
@@ -198,7 +202,7 @@ int verifier_check(struct verifier *v, const char *input, size_t len,
 	struct address a;
 
 	v->stats.checks++;
-	if (!precheck(v->lists, input, len, out, &a)) {
+	if (!precheck_fast(v->lists, input, len, out, &a)) {
 		out->checked_at = (int64_t)time(NULL);
 		v->stats.invalid++;
 		return VERIFIER_DONE;
@@ -214,6 +218,8 @@ int verifier_check(struct verifier *v, const char *input, size_t len,
 			return VERIFIER_DONE;
 		}
 	}
+	/* A miss: the suggestion was left out for the cache's sake. */
+	lists_apply_suggestion(v->lists, &a, out);
 	engine_get_stats(v->engine, &es);
 	if (es.pending >= v->max_pending)
 		return VERIFIER_BUSY;
