@@ -129,8 +129,9 @@ struct esess {
 	struct edomain *d;
 	struct ehost *h;
 	unsigned target;
-	unsigned n4xx; /* RCPT replies in 4xx */
-	bool pushback; /* a reply said "slow down" */
+	unsigned n4xx;	   /* RCPT replies in 4xx */
+	unsigned nreplied; /* RCPT replies of any kind */
+	bool pushback;	   /* a reply said "slow down" */
 	unsigned n;
 	struct probe *probe; /* the catch-all probe, when it rides along */
 	struct ereq *reqs[]; /* n of them */
@@ -664,6 +665,7 @@ static void on_result(struct session *s, const struct dialog_result *res,
 				  res->text, strlen(res->text), false);
 	}
 	if (res->status == DIALOG_RCPT_REPLIED) {
+		x->nreplied++;
 		r->reply_reason =
 		    classify_reply(res->stage, res->code, res->enhanced,
 				   res->text, &r->retry_after);
@@ -774,7 +776,15 @@ static void settle(struct esess *x, struct ereq *r,
 			retry_same = true;
 			reason = REASON_RATE_LIMITED;
 		} else {
-			retry_next = true;
+			/* A server that answered some recipients and then
+			 * hung up (an error limit, as Postfix's
+			 * smtpd_hard_error_limit) is alive: the rest go on in
+			 * a new session there. One that answered none is
+			 * tried at the next address. */
+			if (x->nreplied > 0)
+				retry_same = true;
+			else
+				retry_next = true;
 			reason = failure_reason(f, &r->retry_after);
 			r->v.smtp.stage = f->stage;
 			r->v.smtp.code = f->code;
