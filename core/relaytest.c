@@ -174,6 +174,72 @@ int relaytest_forms(struct relaytest_form forms[RELAYTEST_FORMS],
 	return RELAYTEST_FORMS;
 }
 
+/* relaytest_parse_target - split first, then ask what the host is: an
+ * address (inet_pton, as everywhere in rcptd: no "127.1") or a name. */
+int relaytest_parse_target(const char *arg, char host[RELAYTEST_HOST_MAX + 1],
+			   uint16_t *port, bool *is_ip, const char **why)
+{
+	const char *h = arg, *p = NULL, *colon = strchr(arg, ':');
+	bool bracket = arg[0] == '[';
+	unsigned char octets[16];
+	size_t hlen;
+	int family;
+
+	if (bracket) {
+		const char *close = strchr(arg, ']');
+		if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
+			*why = "is not HOST[:PORT] ([IPv6]:PORT with a port)";
+			return -1;
+		}
+		h = arg + 1;
+		hlen = (size_t)(close - h);
+		if (close[1] == ':')
+			p = close + 2;
+	} else if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+		hlen = (size_t)(colon - arg);
+		p = colon + 1;
+	} else {
+		hlen = strlen(arg); /* a name, or a bare IPv6 address */
+	}
+	if (hlen == 0 || hlen > RELAYTEST_HOST_MAX) {
+		*why = "is not HOST[:PORT]";
+		return -1;
+	}
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	*port = 25;
+	if (p != NULL) {
+		unsigned long v = 0;
+		size_t i;
+		for (i = 0; p[i] >= '0' && p[i] <= '9' && v <= 65535; i++)
+			v = v * 10 + (unsigned long)(p[i] - '0');
+		if (i == 0 || p[i] != '\0' || v == 0 || v > 65535) {
+			*why = "has a port that is not 1..65535";
+			return -1;
+		}
+		*port = (uint16_t)v;
+	}
+	*is_ip = netpolicy_parse_ip(host, &family, octets) == 0;
+	if (*is_ip) {
+		if (bracket != (family == AF_INET6) && (bracket || p != NULL)) {
+			*why = "is not HOST[:PORT] ([IPv6]:PORT with a port)";
+			return -1;
+		}
+		return 0;
+	}
+	if (bracket || strchr(host, ':') != NULL) {
+		*why = "is not an IPv6 address";
+		return -1;
+	}
+	if (host[hlen - 1] == '.' && hlen > 1)
+		host[hlen - 1] = '\0'; /* the root's dot */
+	if (relaytest_check_domain(host) != NULL) {
+		*why = "is neither an IP address nor a host name";
+		return -1;
+	}
+	return 0;
+}
+
 /* token_char - octets of one token of a reply text: words, and the
  * addresses and domain names that replies quote ("<relaytest@relay-test.
  * invalid>" must not read as the word "relay"). */

@@ -39,6 +39,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/address.h"
 #include "core/dialog.h"
@@ -52,6 +53,9 @@
 /* The local parts: recognisable in the server's logs. */
 #define RELAYTEST_RCPT_LOCAL   "relaytest"
 #define RELAYTEST_SENDER_LOCAL "spamtest"
+/* The command's HOST: a host name (RFC 1035 text, 253 octets); the text
+ * of an IPv6 address is shorter. */
+#define RELAYTEST_HOST_MAX 253
 /* Room for a sentence about bad input (it quotes no input). */
 #define RELAYTEST_ERR_MAX 160
 
@@ -76,6 +80,15 @@ struct relaytest_summary {
 	unsigned count[RELAYTEST_OUTCOME_LAST];
 	unsigned total;
 };
+
+/* relaytest_parse_target - the command's HOST[:PORT]: a host name, an
+ * IPv4 address, or an IPv6 address in brackets ("[2001:db8::25]:2525")
+ * or bare (then without a port), each with an optional ":PORT" (1..65535;
+ * default 25). Writes the host to @host (without brackets; a name without
+ * its final dot) and whether it is an address to *@is_ip. Returns 0, or
+ * -1 with a static sentence in *@why. */
+int relaytest_parse_target(const char *arg, char host[RELAYTEST_HOST_MAX + 1],
+			   uint16_t *port, bool *is_ip, const char **why);
 
 /* relaytest_forms - fill @forms with the RELAYTEST_FORMS tests, in
  * order, from the server's domain @server_domain (e.g. "example.net"),

@@ -44,8 +44,7 @@
  * handful (an A and an AAAA or two); past 8 the audit is not the place
  * to wait for each. */
 #define RELAY_TARGETS_MAX 8
-/* A host name (RFC 1035), or the text of an IPv6 address. */
-#define RELAY_HOST_MAX 253
+#define RELAY_HOST_MAX	  RELAYTEST_HOST_MAX
 /* One line describing a session failure: detail, stage, reply. */
 #define RELAY_DETAIL_MAX (VERDICT_REPLY_MAX + 96)
 /* A reply cell of the table: "MAIL FROM refused: " and the reply. */
@@ -93,51 +92,6 @@ static void relay_usage(FILE *out)
 		"relay, 2 usage or connection errors.\n\n",
 		RELAYTEST_FORMS);
 	config_usage(out, SCOPE_RELAY);
-}
-
-/* parse_target - HOST, HOST:PORT, [IPv6] or [IPv6]:PORT, or a bare IPv6
- * address (more than one colon: no port). */
-static int parse_target(const char *arg, char host[RELAY_HOST_MAX + 1],
-			uint16_t *port, char *err, size_t errlen)
-{
-	const char *h = arg, *p = NULL, *colon = strchr(arg, ':');
-	size_t hlen;
-
-	if (arg[0] == '[') {
-		const char *close = strchr(arg, ']');
-		if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
-			snprintf(err, errlen, "'%s' is not HOST[:PORT]", arg);
-			return -1;
-		}
-		h = arg + 1;
-		hlen = (size_t)(close - h);
-		if (close[1] == ':')
-			p = close + 2;
-	} else if (colon != NULL && strchr(colon + 1, ':') == NULL) {
-		hlen = (size_t)(colon - arg);
-		p = colon + 1;
-	} else {
-		hlen = strlen(arg);
-	}
-	if (hlen == 0 || hlen > RELAY_HOST_MAX) {
-		snprintf(err, errlen, "'%s' is not HOST[:PORT]", arg);
-		return -1;
-	}
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	*port = 25;
-	if (p != NULL) {
-		char *end;
-		unsigned long v =
-		    p[0] >= '0' && p[0] <= '9' ? strtoul(p, &end, 10) : 0;
-		if (v == 0 || v > 65535 || *end != '\0') {
-			snprintf(err, errlen, "'%s': the port is not 1..65535",
-				 arg);
-			return -1;
-		}
-		*port = (uint16_t)v;
-	}
-	return 0;
 }
 
 /* add_target - keep @octets of @family when the policy permits it;
@@ -447,11 +401,11 @@ static void print_table(const struct relay_run *run,
 	}
 	if (sum->count[RELAYTEST_UNRESOLVED] > 0)
 		printf("%u inconclusive: refused because a domain does not "
-		       "resolve (%s never does),\n  so the relay policy was "
-		       "never asked; run again with --outside set to a\n  "
-		       "domain you control that resolves and whose mail this "
-		       "server does not handle\n",
-		       sum->count[RELAYTEST_UNRESOLVED], run->c->outside);
+		       "resolve, so the relay policy\n  was never asked; run "
+		       "again with --outside set to a domain you control\n  "
+		       "that resolves and whose mail this server does not "
+		       "handle\n",
+		       sum->count[RELAYTEST_UNRESOLVED]);
 	if (sum->count[RELAYTEST_TEMPORARY] > 0)
 		printf("%u inconclusive: temporary refusals (4yz); run again "
 		       "later\n",
@@ -567,26 +521,13 @@ static int relay_setup(struct relay_run *run, struct config *c, const char *arg,
 		       size_t errlen)
 {
 	struct netpolicy pol;
-	unsigned char octets[16];
 	uint16_t port;
 	const char *why;
-	int family;
 	bool is_ip;
 
-	if (parse_target(arg, host, &port, err, errlen) < 0)
+	if (relaytest_parse_target(arg, host, &port, &is_ip, &why) < 0) {
+		snprintf(err, errlen, "'%s' %s", arg, why);
 		return -1;
-	is_ip = netpolicy_parse_ip(host, &family, octets) == 0;
-	if (!is_ip) { /* a name, perhaps with the root's dot */
-		snprintf(domain, RELAY_HOST_MAX + 1, "%s", host);
-		if (domain[strlen(domain) - 1] == '.')
-			domain[strlen(domain) - 1] = '\0';
-		if (relaytest_check_domain(domain) != NULL) {
-			snprintf(err, errlen,
-				 "'%s' is neither an IP address nor a host "
-				 "name",
-				 host);
-			return -1;
-		}
 	}
 	netpolicy_init(&pol);
 	for (unsigned i = 0; i < c->allow_net.count; i++) {
@@ -605,6 +546,8 @@ static int relay_setup(struct relay_run *run, struct config *c, const char *arg,
 			 "receives for with --server-domain",
 			 host);
 		return -1;
+	} else {
+		snprintf(domain, RELAY_HOST_MAX + 1, "%s", host);
 	}
 	if ((why = relaytest_check_domain(domain)) != NULL) {
 		snprintf(err, errlen, "--server-domain: %s %s", domain, why);

@@ -152,6 +152,71 @@ START_TEST(forms_refused)
 }
 END_TEST
 
+/* (argument, host, port, is an address) or (argument, NULL, the error) */
+START_TEST(parse_target)
+{
+	static const struct {
+		const char *arg, *host;
+		unsigned port;
+		bool ip;
+		const char *why;
+	} rows[] = {
+	    {"mx.example.net", "mx.example.net", 25, false, NULL},
+	    {"mx.example.net.", "mx.example.net", 25, false, NULL},
+	    {"mx.example.net:2525", "mx.example.net", 2525, false, NULL},
+	    {"192.0.2.25", "192.0.2.25", 25, true, NULL},
+	    {"192.0.2.25:587", "192.0.2.25", 587, true, NULL},
+	    {"[2001:db8::25]", "2001:db8::25", 25, true, NULL},
+	    {"[2001:db8::25]:65535", "2001:db8::25", 65535, true, NULL},
+	    {"2001:db8::25", "2001:db8::25", 25, true, NULL},
+	    {"::1", "::1", 25, true, NULL},
+	    {"localhost", "localhost", 25, false, NULL},
+	    {"", NULL, 0, false, "is not HOST[:PORT]"},
+	    {":25", NULL, 0, false, "is not HOST[:PORT]"},
+	    {"[]:25", NULL, 0, false, "is not HOST[:PORT]"},
+	    {"mx.example.net:", NULL, 0, false,
+	     "has a port that is not 1..65535"},
+	    {"mx.example.net:0", NULL, 0, false,
+	     "has a port that is not 1..65535"},
+	    {"mx.example.net:65536", NULL, 0, false,
+	     "has a port that is not 1..65535"},
+	    {"mx.example.net:25x", NULL, 0, false,
+	     "has a port that is not 1..65535"},
+	    {"mx.example.net:+25", NULL, 0, false,
+	     "has a port that is not 1..65535"},
+	    {"[2001:db8::25]x", NULL, 0, false,
+	     "is not HOST[:PORT] ([IPv6]:PORT with a port)"},
+	    {"[192.0.2.25]:25", NULL, 0, false,
+	     "is not HOST[:PORT] ([IPv6]:PORT with a port)"},
+	    {"[mx.example.net]", NULL, 0, false, "is not an IPv6 address"},
+	    {"2001:db8::zz", NULL, 0, false, "is not an IPv6 address"},
+	    {"mx_1.example.net", NULL, 0, false,
+	     "is neither an IP address nor a host name"},
+	    {"mx.example.net\r\n", NULL, 0, false,
+	     "is neither an IP address nor a host name"},
+	    {"127.1", "127.1", 25, false, NULL}, /* a name, never 127.0.0.1 */
+	};
+	char host[RELAYTEST_HOST_MAX + 1];
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *why = NULL;
+		uint16_t port = 0;
+		bool ip = !rows[i].ip;
+		int rc =
+		    relaytest_parse_target(rows[i].arg, host, &port, &ip, &why);
+		if (rows[i].host == NULL) {
+			ck_assert_msg(rc == -1, "%s accepted", rows[i].arg);
+			ck_assert_str_eq(why, rows[i].why);
+			continue;
+		}
+		ck_assert_msg(rc == 0, "%s: %s", rows[i].arg, why);
+		ck_assert_str_eq(host, rows[i].host);
+		ck_assert_uint_eq(port, rows[i].port);
+		ck_assert_int_eq(ip, rows[i].ip);
+	}
+}
+END_TEST
+
 struct jrow {
 	enum dialog_rcpt_status status;
 	enum dialog_fail fail;
@@ -328,6 +393,7 @@ Suite *relaytest_suite(void)
 	tcase_add_test(tc, forms_exact);
 	tcase_add_test(tc, forms_ipv6_and_sender);
 	tcase_add_test(tc, forms_refused);
+	tcase_add_test(tc, parse_target);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("judgement, one row per kind of reply");
