@@ -11,12 +11,12 @@ libuv1-dev libjansson-dev libidn2-dev"
 # Test: Check, clang and its sanitizer/libFuzzer runtime, clang-format for
 # lint, and the lab's real servers and clients (see tests/lab/README.md).
 test="check libsubunit-dev clang libclang-rt-14-dev clang-format
-redis-server postfix unbound dnsutils swaks iproute2 procps python3
+redis-server postfix unbound dnsutils swaks iproute2 procps python3 curl time
 prometheus"
 # Bench: the load generator, the reference web server and GNU time (peak
 # RSS). The npm comparison uses the machine's node and npm and installs the
 # npm package itself, into the bench's own directory.
-bench="wrk nginx-light time"
+bench="wrk nginx-light"
 extra=""
 [ "${1:-}" = bench ] && extra=$bench
 
