@@ -179,7 +179,7 @@ unit: $(BUILD)/tests/unit_core $(BUILD)/tests/unit_app
 	$(BUILD)/tests/unit_core
 	$(BUILD)/tests/unit_app
 
-# The integration lab needs root (network namespaces); tests/lab/run says
+# The integration lab needs root (network namespaces); tests/lab/run-tests says
 # so in one line and skips when it is not.
 lab-test: $(BUILD)/rcptd
 	@RCPTD=$(CURDIR)/$(BUILD)/rcptd sh tests/lab/run-tests

@@ -27,7 +27,7 @@ sys.dont_write_bytecode = True     # keep tests/lab free of __pycache__
 from labscenario import (LAB_SUFFIX, ZONE, ScenarioError, mail_domains,
                          parse)
 
-# ---- writers -------------------------------------------------------------------
+# ---- writers --------------------------------------------------------------
 
 def write(path, text, mode=0o644):
     with open(path, "w", encoding="utf-8") as f:
@@ -182,6 +182,29 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
 
+# The queue directories as /etc/postfix/postfix-files lists them (name,
+# owner: mail_owner or root, group: setgid_group or root, mode).
+QUEUE_DIRS = [(d, "postfix", "root", 0o700) for d in (
+    "active", "bounce", "corrupt", "defer", "deferred", "flush", "hold",
+    "incoming", "private", "saved", "trace")] + [
+    ("maildrop", "postfix", "postdrop", 0o730),
+    ("public", "postfix", "postdrop", 0o710),
+    ("pid", "root", "root", 0o755)]
+
+
+def gen_queue(queue):
+    """gen_queue - a fresh queue laid out as `postfix-script create-missing`
+    would, plus Postfix's own quick-start marker (what `postfix quick-stop`
+    leaves): `postfix start` then skips its integrity checks, some twenty
+    postconf runs that would be most of the lab's bring-up time."""
+    for name, owner, group, mode in QUEUE_DIRS:
+        d = os.path.join(queue, name)
+        os.makedirs(d, exist_ok=True)
+        os.chown(d, pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid)
+        os.chmod(d, mode)
+    write(os.path.join(queue, "quick-start"), "")
+
+
 def gen_postfix(sc, h, run):
     base = os.path.join(run, "postfix-" + h.name)
     etc = os.path.join(base, "etc")
@@ -195,6 +218,7 @@ def gen_postfix(sc, h, run):
     os.chmod(os.path.join(base, "data"), 0o700)
     os.chown(os.path.join(base, "mail"), nobody.pw_uid, nogroup.gr_gid)
     os.chmod(os.path.join(base, "mail"), 0o700)
+    gen_queue(os.path.join(base, "queue"))
     inet = ", ".join(str(a) if a.version == 4 else "[%s]" % a
                      for a in h.addrs)
     users = h.params["users"]

@@ -344,7 +344,7 @@ def parse(path):
     return sc
 
 
-# ---- checks and derived facts ------------------------------------------------
+# ---- checks and derived facts -----------------------------------------------
 
 def validate(sc):
     seen = {}

@@ -31,8 +31,9 @@ import signal
 import sys
 import time
 
-LINE_MAX = 4096         # a command line longer than this is cut off: RFC
-#                         5321 4.5.3.1.4 allows 512, real clients stay far below
+# A command line longer than this is cut off and the rest skipped: RFC
+# 5321 4.5.3.1.4 allows 512, real clients stay far below.
+LINE_MAX = 4096
 DATA_MAX = 10 << 20     # message bytes accepted after DATA (we discard them)
 TRANSCRIPT_TEXT_MAX = 300   # characters of one line kept in a transcript
 REPLY_KEEP = 5          # lines of an endless reply kept in a transcript

@@ -105,7 +105,8 @@ lab_reset() {
 # lab_transcripts HOST|ADDR - the transcript files of an address, oldest
 # first.
 lab_transcripts() {
-	local d=$LAB_TRANSCRIPTS/$(lab_ip "$1")
+	local d
+	d=$LAB_TRANSCRIPTS/$(lab_ip "$1")
 	[ -d "$d" ] && ls -1 "$d"/*.txt 2>/dev/null
 	return 0
 }

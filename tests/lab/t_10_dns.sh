@@ -1,5 +1,6 @@
 # t_10_dns.sh - the lab DNS (unbound) answers every scenario record as
 # declared, and the special cases as the probe engine needs them.
+# shellcheck disable=SC2154 # LAB_* come from the lab's env file
 
 # dig_status NAME TYPE [DIG OPTIONS] - the RCODE the lab DNS answers.
 dig_status() {

@@ -1,5 +1,6 @@
 # t_30_scripted.sh - each behaviour of the scripted SMTP server answers as
 # declared, transcripts are recorded, counters count, the canary works.
+# shellcheck disable=SC2154 # LAB_* come from the lab's env file
 
 lab_reset
 

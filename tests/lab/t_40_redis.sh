@@ -1,5 +1,6 @@
 # t_40_redis.sh - the lab's redis-server answers inside the namespace, on
 # loopback and on its Unix socket, and keeps nothing on disk.
+# shellcheck disable=SC2154 # LAB_* come from the lab's env file
 
 rc() { lab_exec redis-cli -h "$LAB_REDIS_HOST" -p "$LAB_REDIS_PORT" "$@"; }
 

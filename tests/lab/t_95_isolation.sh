@@ -1,6 +1,7 @@
 # t_95_isolation.sh - the lab is sealed: its processes live in its own
 # namespace, which has loopback only and no route out, and nothing touched
 # loopback port 25 during the whole run (the canary; this file runs last).
+# shellcheck disable=SC2154 # LAB_* come from the lab's env file
 
 expect_eq "the namespace has loopback only" "lo" \
 	"$(lab_exec ip -o link show | awk -F': ' '{print $2}' | paste -sd' ')"
