@@ -152,3 +152,17 @@ expect_verdict 'alice@scripted.test>' undeliverable invalid_syntax
 out=$(verify alice@scripted.test)  # a real session, for comparison
 expect_transcript_contains users "C: RCPT TO:<alice@scripted.test>"
 expect_transcript_lacks users "evil@scripted.test"
+
+# One run over every kind of ending exits 0; under `make asan` this is
+# also the leak check (LeakSanitizer makes the exit status non-zero).
+lab_exec "$RCPTD" verify --dns-server "$LAB_DNS" --allow-net 198.18.0.0/15 \
+	--allow-net 2001:2::/48 --helo verifier.test --connect-timeout 2 \
+	--command-timeout 3 --banner-timeout 2 alice@postfix.test \
+	nobody@postfix.test alice@catchall.test alice@grey.test \
+	alice@tarpit.test alice@drop.test alice@garbage.test alice@endless.test \
+	alice@busy421.test alice@servfail.test alice@nullmx.test \
+	alice@loopback.test n1@hangup.test n2@hangup.test n3@hangup.test \
+	n4@hangup.test 'a..b@x.test' >/dev/null 2>"$LAB_RUN/verify-all.err"
+rc=$?
+expect_eq "a run over every ending: exit 0 (no leak under ASan)" "0 " \
+	"$rc $(grep -m1 -E 'LeakSanitizer|AddressSanitizer' "$LAB_RUN/verify-all.err")"
