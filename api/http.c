@@ -528,8 +528,11 @@ static void on_connection(void *cls, struct MHD_Connection *mc,
 }
 
 /* on_mhd_log - MHD's own messages (limits reached, malformed requests)
- * are of interest when debugging, and a flood under attack otherwise. */
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+ * are of interest when debugging, and a flood under attack otherwise.
+ * The format is MHD's own (the attribute lets the compiler check the
+ * vsnprintf below as it checks every printf-like function). */
+__attribute__((format(printf, 2, 0))) static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[256];
 	size_t n;
