@@ -68,6 +68,8 @@ static const struct opt opts[] = {
      "N: SMTP sessions in flight at once"},
     {"per-host-concurrency", OPT_COUNT, OFF(per_host_concurrency), PROBE, "2",
      1, 100, "N: SMTP sessions in flight to one MX host"},
+    {"rcpt-per-session", OPT_COUNT, OFF(rcpt_per_session), PROBE, "50", 1, 1000,
+     "N: recipients asked in one SMTP session before a new one"},
     {"per-domain-rate", OPT_COUNT, OFF(per_domain_rate), PROBE, "10", 0, 1000,
      "N: new SMTP sessions a second to one domain (0: no limit)"},
     {"redis", OPT_STRING, OFF(redis), SCOPE_SERVE | SCOPE_BULK | SCOPE_DOCTOR,
@@ -155,6 +157,39 @@ static const struct opt opts[] = {
      "include the SMTP transcript in each verdict"},
     {"table", OPT_BOOL, OFF(table), SCOPE_VERIFY, "false", 0, 0,
      "print a table for people instead of JSON lines"},
+    /* Bulk jobs (daemon/job.h gives the reasons of the defaults). */
+    {"output", OPT_STRING, OFF(output), SCOPE_BULK, "", 0, 4096,
+     "FILE (or -o FILE): write the CSV here instead of stdout"},
+    {"column", OPT_STRING, OFF(column), SCOPE_BULK, "", 0, 256,
+     "NAME|INDEX: the column of the addresses (default: a header named "
+     "email, e-mail, mail or address, or the one column, or the one "
+     "with an @)"},
+    {"resume", OPT_BOOL, OFF(resume), SCOPE_BULK, "false", 0, 0,
+     "skip the rows already in --output and append the rest"},
+    {"progress", OPT_STRING, OFF(progress), SCOPE_BULK, "auto", 1, 8,
+     "auto|bar|lines|none: progress on stderr (auto: a bar on a "
+     "terminal, a line every 5 s otherwise)"},
+    {"greylist-retry", OPT_DURATION, OFF(greylist_retry),
+     SCOPE_BULK | SCOPE_SERVE, "5m", 0, 86400000,
+     "DURATION: ask a greylisted address again after this (0: do not)"},
+    {"job-deadline", OPT_DURATION, OFF(job_deadline), SCOPE_BULK | SCOPE_SERVE,
+     "2h", 0, 604800000,
+     "DURATION: no greylisting retry later than this after a job starts"},
+    /* Jobs of the API: 100 000 rows is a large list cleaned in about
+     * an hour at the default concurrency, and ~60 MiB in process;
+     * bigger lists belong to `rcptd bulk` or several jobs. Four jobs per
+     * key keep one client from taking the engine. A day's retention
+     * lets a client come back for its results the next morning. */
+    {"max-job-size", OPT_COUNT, OFF(max_job_size), SCOPE_SERVE, "100000", 1,
+     10000000, "N: rows in one POST /v1/jobs"},
+    {"max-job-body", OPT_COUNT, OFF(max_job_body), SCOPE_SERVE, "67108864",
+     1024, 1073741824, "OCTETS: the largest POST /v1/jobs body"},
+    {"max-jobs-per-key", OPT_COUNT, OFF(max_jobs_per_key), SCOPE_SERVE, "4", 1,
+     1000, "N: jobs queued or running at once per API key (or client)"},
+    {"job-retention", OPT_DURATION, OFF(job_retention), SCOPE_SERVE, "24h",
+     1000, 604800000, "DURATION: keep a finished job's results this long"},
+    {"job-window", OPT_COUNT, OFF(job_window), SCOPE_BULK | SCOPE_SERVE, "1000",
+     1, 100000, "N: addresses of one job being verified at once"},
     /* relay-test: the default outside domain is under .invalid (RFC
      * 2606), so that no test recipient can ever receive mail. */
     {"outside", OPT_STRING, OFF(outside), SCOPE_RELAY, "relay-test.invalid", 1,
@@ -164,6 +199,18 @@ static const struct opt opts[] = {
      "when it is a name; required when HOST is an address)"},
     {"json", OPT_BOOL, OFF(json), SCOPE_RELAY, "false", 0, 0,
      "print one JSON object instead of a table"},
+    /* doctor: where port 25 is tried, and what the outgoing address is
+     * checked against. */
+    {"target-domain", OPT_STRING, OFF(target_domain), SCOPE_DOCTOR, "", 0, 253,
+     "DOMAIN: try port 25 on the MX hosts of DOMAIN (e.g. gmail.com)"},
+    {"target-host", OPT_STRING, OFF(target_host), SCOPE_DOCTOR, "", 0, 300,
+     "HOST[:PORT]: try port 25 on this mail server instead"},
+    {"source-ip", OPT_STRING, OFF(source_ip), SCOPE_DOCTOR, "", 0, 45,
+     "IP: the address mail servers see this host connect from (behind "
+     "NAT: the public one); default: the kernel's choice for the target"},
+    {"dnsbl", OPT_LIST, OFF(dnsbl), SCOPE_DOCTOR, "", 0, 253,
+     "ZONE: check the outgoing address against this DNS blocklist "
+     "(repeatable)"},
     {"config", OPT_STRING, OFF(config_file), SCOPE_ALL, "", 0, 4096,
      "FILE: read options from FILE (key = value lines)"},
 };

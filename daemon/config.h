@@ -58,6 +58,7 @@ struct config {
 	unsigned concurrency;
 	unsigned per_host_concurrency;
 	unsigned per_domain_rate;
+	unsigned rcpt_per_session;
 	/* cache and API */
 	char *redis;
 	struct config_list api_key;
@@ -93,10 +94,28 @@ struct config {
 	bool offline;
 	bool transcript;
 	bool table;
+	/* bulk jobs: `rcptd bulk` and the jobs of the API (durations in
+	 * milliseconds) */
+	char *output;		 /* bulk: -o FILE; "": stdout */
+	char *column;		 /* bulk: the address column, name or index */
+	bool resume;		 /* bulk: skip the rows already in --output */
+	char *progress;		 /* bulk: auto|bar|lines|none */
+	unsigned greylist_retry; /* 0: a greylisted answer is final */
+	unsigned job_deadline;
+	unsigned job_window;	   /* addresses of one job at the verifier */
+	unsigned max_job_size;	   /* serve: rows of one job */
+	unsigned max_job_body;	   /* serve: octets of a POST /v1/jobs */
+	unsigned max_jobs_per_key; /* serve: queued or running */
+	unsigned job_retention;	   /* serve: a finished job is kept */
 	/* relay-test */
 	char *outside;	     /* the foreign domain of the tests */
 	char *server_domain; /* "": HOST when it is a name */
 	bool json;
+	/* doctor */
+	char *target_domain;	  /* port 25: the MX of this domain, */
+	char *target_host;	  /* or this HOST[:PORT] */
+	char *source_ip;	  /* "": the kernel's choice */
+	struct config_list dnsbl; /* DNSBL zones */
 	char *config_file;
 };
 

@@ -166,8 +166,11 @@ void engine__dom_release(struct edomain *d)
 {
 	struct engine *e = d->e;
 
-	if (!TAILQ_EMPTY(&d->queue) || d->active || d->rreq)
+	if (!TAILQ_EMPTY(&d->queue) || d->active || d->rreq || d->gating)
 		return;
+	if (d->gate_held)
+		engine__gate_release(e, &d->targets[d->gate_target],
+				     d->gate_token);
 	if (d->dns_waiting)
 		TAILQ_REMOVE(&e->dns_wait, d, dns_link);
 	if (d->in_ready)
@@ -558,6 +561,14 @@ void engine_set_catch_all(struct engine *e, const char *domain,
 	if (catch_all != TRI_UNKNOWN &&
 	    engine__fact_get(e, domain) == TRI_UNKNOWN)
 		engine__fact_set(e, domain, catch_all);
+}
+
+void engine_set_gate(struct engine *e, const struct engine_gate *g)
+{
+	if (g)
+		e->gate = *g;
+	else
+		memset(&e->gate, 0, sizeof(e->gate));
 }
 
 void engine_set_fact_hook(struct engine *e, engine_fact_fn fn, void *arg)

@@ -121,4 +121,22 @@ typedef void (*engine_fact_fn)(void *arg, const char *domain,
 			       const struct verdict_mx *mx, unsigned mx_count);
 void engine_set_fact_hook(struct engine *e, engine_fact_fn fn, void *arg);
 
+/* A gate shared by several rcptd instances (daemon/hostgate.h, on Redis)
+ * so that --per-host-concurrency holds across them, not only in one
+ * process. Before a session to @host (an IP address in text) the engine
+ * asks acquire(); the gate answers done(ctx, granted, token) later, never
+ * from inside acquire(), or returns -1 when it cannot ask (no Redis): the
+ * engine then goes by its own count alone. A granted token is given back
+ * with release() when the session ends. */
+struct engine_gate {
+	int (*acquire)(void *gate, const char *host, unsigned cap,
+		       void (*done)(void *ctx, bool granted, uint64_t token),
+		       void *ctx);
+	void (*release)(void *gate, const char *host, uint64_t token);
+	void *gate;
+};
+
+/* engine_set_gate - use @g (copied; NULL: none) from now on. */
+void engine_set_gate(struct engine *e, const struct engine_gate *g);
+
 #endif

@@ -22,6 +22,8 @@
  * what passes its 1024 queries a thread); each lookup is one MX query and
  * up to ten address queries. */
 #define ENGINE_DNS_INFLIGHT 128
+/* A host busy with other instances is asked again after this long. */
+#define ENGINE_GATE_RETRY_MS 200
 
 struct waiter {
 	struct waiter *next;
@@ -75,6 +77,11 @@ struct edomain {
 	struct target targets[ENGINE_TARGETS_MAX];
 	unsigned ntargets;
 	struct ereq_queue queue;
+	/* The shared host gate (engine_set_gate): an answer awaited, or a
+	 * slot granted for target gate_target and not yet used. */
+	bool gating, gate_held;
+	unsigned gate_target;
+	uint64_t gate_token;
 	unsigned active;     /* sessions */
 	bool probing;	     /* a catch-all probe is in a session */
 	unsigned probe_runs; /* bounded: an unanswered probe is retried once */
@@ -122,6 +129,8 @@ struct esess {
 	unsigned n4xx;	   /* RCPT replies in 4xx */
 	unsigned nreplied; /* RCPT replies of any kind */
 	bool pushback;	   /* a reply said "slow down" */
+	bool gate_held;	   /* a slot of the shared gate to give back */
+	uint64_t gate_token;
 	unsigned n;
 	struct probe *probe; /* the catch-all probe, when it rides along */
 	struct ereq *reqs[]; /* n of them */
@@ -158,6 +167,7 @@ struct engine {
 	void *closed_data;
 	engine_fact_fn fact_fn;
 	void *fact_arg;
+	struct engine_gate gate; /* acquire NULL: none */
 	struct engine_stats stats;
 };
 
@@ -185,5 +195,7 @@ bool engine__rate_take(struct engine *e, struct edomain *d);
 
 /* engine_session.c */
 bool engine__start_session(struct engine *e, struct edomain *d);
+void engine__gate_release(struct engine *e, const struct target *t,
+			  uint64_t token);
 
 #endif

@@ -248,6 +248,8 @@ static void on_session_done(struct session *s, void *data)
 		settle_probe(d, x->probe, f); /* frees it */
 	for (unsigned i = 0; i < x->n; i++)
 		settle(x, x->reqs[i], f, tls, transcript);
+	if (x->gate_held)
+		engine__gate_release(e, &d->targets[x->target], x->gate_token);
 	engine__host_judge(e, x->h, session_pushed_back(x, f));
 	session_free(s);
 	engine__host_put(e, x->h);
@@ -288,6 +290,68 @@ static struct probe *probe_new(struct engine *e, struct edomain *d)
 
 /* engine__start_session - one session for the head of @d's queue; false when a
  * limit stops it (the domain waits for a session to end). */
+void engine__gate_release(struct engine *e, const struct target *t,
+			  uint64_t token)
+{
+	char ip[VERDICT_IP_MAX];
+
+	uv_inet_ntop(t->family, t->octets, ip, sizeof(ip));
+	e->gate.release(e->gate.gate, ip, token);
+}
+
+/* on_gate - the shared gate answered @d's request for a slot. */
+static void on_gate(void *ctx, bool granted, uint64_t token)
+{
+	struct edomain *d = ctx;
+	struct engine *e = d->e;
+
+	d->gating = false;
+	if (granted) {
+		d->gate_held = true;
+		d->gate_token = token;
+	}
+	if (TAILQ_EMPTY(&d->queue) || e->closing) { /* nothing to use it for */
+		if (d->gate_held)
+			engine__gate_release(e, &d->targets[d->gate_target],
+					     d->gate_token);
+		d->gate_held = false;
+		engine__dom_release(d);
+		return;
+	}
+	if (granted)
+		engine__pump_soon(e);
+	else /* the host is busy with other instances: ask again soon */
+		engine__wake_at(e, uv_now(e->loop) + ENGINE_GATE_RETRY_MS);
+}
+
+/* gate_ready - whether @d holds a shared slot for target @ti; if not,
+ * ask for one (false: wait for the answer). A gate that cannot ask (Redis
+ * away) lets the local count alone decide. */
+static bool gate_ready(struct engine *e, struct edomain *d, unsigned ti)
+{
+	char ip[VERDICT_IP_MAX];
+
+	if (d->gating)
+		return false;
+	if (d->gate_held && d->gate_target != ti) {
+		engine__gate_release(e, &d->targets[d->gate_target],
+				     d->gate_token);
+		d->gate_held = false;
+	}
+	if (d->gate_held)
+		return true;
+	uv_inet_ntop(d->targets[ti].family, d->targets[ti].octets, ip,
+		     sizeof(ip));
+	d->gating = true;
+	d->gate_target = ti;
+	if (e->gate.acquire(e->gate.gate, ip, e->c.per_host_concurrency,
+			    on_gate, d) < 0) {
+		d->gating = false;
+		return true;
+	}
+	return false;
+}
+
 bool engine__start_session(struct engine *e, struct edomain *d)
 {
 	struct ereq *head = TAILQ_FIRST(&d->queue), *r, *next;
@@ -309,6 +373,10 @@ bool engine__start_session(struct engine *e, struct edomain *d)
 	}
 	if (h->active >= engine__host_cap(e, h))
 		return false;
+	if (e->gate.acquire && !gate_ready(e, d, ti)) {
+		engine__host_maybe_free(e, h);
+		return false;
+	}
 	if (!engine__rate_take(e, d)) {
 		engine__host_maybe_free(e, h);
 		return false;
@@ -347,6 +415,11 @@ bool engine__start_session(struct engine *e, struct edomain *d)
 		rcpts[n] = x->probe->address;
 		tags[n] = x->probe;
 	}
+	if (d->gate_held) { /* the shared slot goes with the session */
+		x->gate_held = true;
+		x->gate_token = d->gate_token;
+		d->gate_held = false;
+	}
 	x->e = e;
 	x->d = d;
 	x->h = h;
@@ -359,10 +432,12 @@ bool engine__start_session(struct engine *e, struct edomain *d)
 	d->active++;
 	e->active++;
 	e->stats.sessions++;
-	int rc =
-	    session_start(e->loop, &t, &e->c.dialog, e->c.connect_timeout_ms,
-			  rcpts, (void *const *)tags, n + (x->probe != NULL),
-			  on_result, on_session_done, x, &s);
+	/* The probe rides on top of the session's recipient cap. */
+	struct dialog_config dc = e->c.dialog;
+	dc.rcpt_max = n + (x->probe != NULL);
+	int rc = session_start(e->loop, &t, &dc, e->c.connect_timeout_ms, rcpts,
+			       (void *const *)tags, n + (x->probe != NULL),
+			       on_result, on_session_done, x, &s);
 	free(rcpts);
 	free(tags);
 	if (rc < 0) {
@@ -379,6 +454,8 @@ bool engine__start_session(struct engine *e, struct edomain *d)
 			settle_probe(d, x->probe, &fail);
 		for (unsigned i = 0; i < n; i++)
 			settle(x, x->reqs[i], &fail, false, NULL);
+		if (x->gate_held)
+			engine__gate_release(e, &d->targets[ti], x->gate_token);
 		engine__host_put(e, h);
 		d->active--;
 		e->active--;

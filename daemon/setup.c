@@ -50,6 +50,9 @@ int setup_engine(uv_loop_t *loop, const struct config *c,
 	ec.concurrency = c->concurrency;
 	ec.per_host_concurrency = c->per_host_concurrency;
 	ec.per_domain_rate = c->per_domain_rate;
+	ec.dialog.rcpt_max = c->rcpt_per_session;
+	if (ec.dialog.rcpt_per_txn > c->rcpt_per_session)
+		ec.dialog.rcpt_per_txn = c->rcpt_per_session;
 	ec.policy = policy;
 	ec.resolver = *res;
 	if (engine_new(loop, &ec, eng, err, errlen) < 0) {
