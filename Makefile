@@ -200,10 +200,32 @@ bench: $(BUILD)/rcptd
 	@sh tools/deps.sh bench
 	@RCPTD=$(CURDIR)/$(BUILD)/rcptd sh tests/bench/run
 
+# Docker, compose, Kubernetes, systemd, OpenAPI and man page checks, and
+# the image run against the lab (tests/deploy/run; the container half
+# needs root, like the lab).
+deploy-test: $(BUILD)/rcptd
+	@sh tools/deps.sh deploy
+	@RCPTD=$(CURDIR)/$(BUILD)/rcptd BUILD=$(BUILD) bash tests/deploy/run
+
+# The binary, the lists, the man page, the systemd unit (its paths follow
+# PREFIX and SYSCONFDIR) and the example configuration; an existing
+# $(SYSCONFDIR)/rcptd/rcptd.conf is kept.
+SYSCONFDIR ?= /etc
 install: $(BUILD)/rcptd
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/rcptd
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/rcptd \
+	  $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(SYSCONFDIR)/rcptd
 	install -m 0755 $(BUILD)/rcptd $(DESTDIR)$(PREFIX)/bin/rcptd
 	install -m 0644 $(LISTS) $(DESTDIR)$(PREFIX)/share/rcptd/
+	install -m 0644 deploy/rcptd.1 $(DESTDIR)$(PREFIX)/share/man/man1/rcptd.1
+	sed -e 's|/usr/local/bin/|$(PREFIX)/bin/|' \
+	  -e 's|/etc/rcptd/|$(SYSCONFDIR)/rcptd/|g' deploy/systemd/rcptd.service \
+	  > $(DESTDIR)$(PREFIX)/lib/systemd/system/rcptd.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/rcptd.service
+	install -m 0644 deploy/rcptd.conf \
+	  $(DESTDIR)$(PREFIX)/share/rcptd/rcptd.conf.example
+	test -e $(DESTDIR)$(SYSCONFDIR)/rcptd/rcptd.conf || \
+	  install -m 0644 deploy/rcptd.conf $(DESTDIR)$(SYSCONFDIR)/rcptd/rcptd.conf
 
 clean:
 	rm -rf build

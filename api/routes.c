@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "api/http_int.h"
+#include "api/jobs_route.h"
 #include "api/reqparse.h"
 
 /* Methods as bits. */
@@ -28,6 +29,7 @@
 #define M_HEAD	  0x2u
 #define M_POST	  0x4u
 #define M_OPTIONS 0x8u
+#define M_DELETE  0x10u
 
 struct route {
 	const char *path;
@@ -36,17 +38,22 @@ struct route {
 	const char *allow; /* the Allow header of a 405 */
 	bool auth;	   /* needs the API key when keys are set */
 	bool limited;	   /* counts against the rate limit */
+	unsigned jobs;	   /* 1: /v1/jobs, 2: a prefix of /v1/jobs/ID...
+			    * (jobs_route.c; only with a job store) */
 };
 
 static const struct route routes[] = {
     {"/v1/verify", METRICS_ROUTE_VERIFY, M_GET | M_HEAD | M_POST,
-     "GET, HEAD, POST", true, true},
+     "GET, HEAD, POST", true, true, 0},
     {"/healthz", METRICS_ROUTE_HEALTHZ, M_GET | M_HEAD, "GET, HEAD", false,
-     false},
-    {"/readyz", METRICS_ROUTE_READYZ, M_GET | M_HEAD, "GET, HEAD", false,
-     false},
+     false, 0},
+    {"/readyz", METRICS_ROUTE_READYZ, M_GET | M_HEAD, "GET, HEAD", false, false,
+     0},
     {"/metrics", METRICS_ROUTE_METRICS, M_GET | M_HEAD, "GET, HEAD", true,
-     false},
+     false, 0},
+    {"/v1/jobs", METRICS_ROUTE_OTHER, M_POST, "POST", true, true, 1},
+    {"/v1/jobs/", METRICS_ROUTE_OTHER, M_GET | M_HEAD | M_DELETE,
+     "GET, HEAD, DELETE", true, true, 2},
 };
 
 static unsigned method_bit(const char *m)
@@ -59,6 +66,8 @@ static unsigned method_bit(const char *m)
 		return M_POST;
 	if (strcmp(m, "OPTIONS") == 0)
 		return M_OPTIONS;
+	if (strcmp(m, "DELETE") == 0)
+		return M_DELETE;
 	return 0;
 }
 
@@ -177,9 +186,14 @@ void routes__begin(struct http_req *r, const char *url)
 	const char *tok = NULL, *v;
 	size_t toklen = 0;
 
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (strcmp(url, routes[i].path) == 0)
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (routes[i].jobs && !jobs__enabled(r))
+			continue;
+		if (routes[i].jobs == 2 ? strncmp(url, routes[i].path,
+						  strlen(routes[i].path)) == 0
+					: strcmp(url, routes[i].path) == 0)
 			rt = &routes[i];
+	}
 	if (h->cfg.cors_origin_count)
 		r->cors_origin = cors_match(
 		    h,
@@ -218,7 +232,8 @@ void routes__begin(struct http_req *r, const char *url)
 	if (v != NULL) {
 		char *end;
 		unsigned long long n = strtoull(v, &end, 10);
-		if (*end == '\0' && n > h->cfg.max_body) {
+		if (*end == '\0' &&
+		    n > (rt->jobs ? jobs__max_body(r) : h->cfg.max_body)) {
 			too_large(r);
 			return;
 		}
@@ -227,7 +242,13 @@ void routes__begin(struct http_req *r, const char *url)
 		return;
 	r->post = true;
 	v = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Type");
-	if (!reqparse_json_type(v)) {
+	if (rt->jobs && !jobs__content_type(v)) {
+		set_error(r, 415, "unsupported_media_type",
+			  "the body must be text/csv, text/plain, "
+			  "application/x-ndjson or application/json");
+		return;
+	}
+	if (!rt->jobs && !reqparse_json_type(v)) {
 		set_error(r, 415, "unsupported_media_type",
 			  "the body must be application/json");
 		return;
@@ -238,6 +259,7 @@ void routes__begin(struct http_req *r, const char *url)
 int routes__body(struct http_req *r, const char *data, size_t len)
 {
 	struct http *h = r->h;
+	size_t max_body = jobs__is(r) ? jobs__max_body(r) : h->cfg.max_body;
 
 	/* Bodies of requests that read none are still counted: nobody
 	 * may send an unbounded stream, whatever the route. A body of
@@ -245,7 +267,7 @@ int routes__body(struct http_req *r, const char *data, size_t len)
 	 * answered at once (MHD 0.9.75 refuses a response in the middle
 	 * of an upload), so the rest is read and dropped and 413 answered
 	 * at its end; past HTTP_DISCARD_MAX more the connection is cut. */
-	if (r->body_len + len > h->cfg.max_body) {
+	if (r->body_len + len > max_body) {
 		if (r->err_status != 413) {
 			set_error(r, 413, "payload_too_large",
 				  "the body is larger than the limit");
@@ -254,7 +276,7 @@ int routes__body(struct http_req *r, const char *data, size_t len)
 			r->body_cap = 0;
 			r->store_body = false;
 		}
-		if (r->body_len - h->cfg.max_body + len > HTTP_DISCARD_MAX)
+		if (r->body_len - max_body + len > HTTP_DISCARD_MAX)
 			return -1;
 		r->body_len += len;
 		return 0;
@@ -264,8 +286,8 @@ int routes__body(struct http_req *r, const char *data, size_t len)
 			size_t cap = r->body_cap ? r->body_cap : 4096;
 			while (cap < r->body_len + len)
 				cap *= 2;
-			if (cap > h->cfg.max_body)
-				cap = h->cfg.max_body;
+			if (cap > max_body)
+				cap = max_body;
 			char *nb = realloc(r->body, cap);
 			if (nb == NULL) {
 				set_error(r, 500, "internal", "out of memory");
@@ -360,6 +382,11 @@ void routes__finish(struct http_req *r)
 		verify__start(r);
 		return;
 	case METRICS_ROUTE_OTHER:
+		if (jobs__is(r)) {
+			jobs__start(r);
+			return;
+		}
+		break;
 	case METRICS_ROUTE_LAST:
 		break;
 	}

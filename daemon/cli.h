@@ -6,5 +6,7 @@
 int cli_serve(int argc, char **argv, char **envp);
 int cli_verify(int argc, char **argv, char **envp);
 int cli_relay_test(int argc, char **argv, char **envp);
+int cli_bulk(int argc, char **argv, char **envp);
+int cli_doctor(int argc, char **argv, char **envp);
 
 #endif

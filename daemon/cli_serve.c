@@ -40,6 +40,7 @@
 #include <uv.h>
 
 #include "api/http.h"
+#include "api/jobs_route.h"
 #include "api/metrics.h"
 #include "api/ratelimit.h"
 #include "core/lists.h"
@@ -47,6 +48,8 @@
 #include "daemon/cli.h"
 #include "daemon/config.h"
 #include "daemon/engine.h"
+#include "daemon/hostgate.h"
+#include "daemon/jobstore.h"
 #include "daemon/listfiles.h"
 #include "daemon/log.h"
 #include "daemon/setup.h"
@@ -78,8 +81,11 @@ struct worker {
 	struct resolver *res;
 	struct engine *eng;
 	struct cache *cache;
+	struct hostgate *gate; /* per-host slots shared through Redis */
 	struct verifier *ver;
 	struct http *http;
+	struct jobs_binding jobs; /* the loop's data: its job store */
+	bool jobs_attached;
 	int listen_fd;
 	bool handles; /* async and collect initialised */
 	bool drained, torn_down;
@@ -93,6 +99,7 @@ struct serve {
 	unsigned reload_acks;	  /* loops yet to swap, atomic */
 	struct metrics *metrics;
 	struct ratelimit *rl;
+	struct jobstore *jobs; /* shared by the loops (jobstore.h) */
 	unsigned n;
 	struct worker *w;
 	uv_loop_t *main_loop; /* w[0].loop */
@@ -105,8 +112,8 @@ struct serve {
 static void serve_usage(FILE *out)
 {
 	fprintf(out, "usage: rcptd serve [options]\n\n"
-		     "Serve the HTTP API (GET/POST /v1/verify, /healthz, "
-		     "/readyz, /metrics).\n\n");
+		     "Serve the HTTP API (GET/POST /v1/verify, /v1/jobs, "
+		     "/healthz, /readyz, /metrics).\n\n");
 	config_usage(out, SCOPE_SERVE);
 }
 
@@ -349,6 +356,23 @@ static int cache_setup(struct worker *w, char *err, size_t len)
 	return cache_new(&w->loop, &cc, &w->cache, err, len);
 }
 
+/* jobs_new - the job store of every loop: in process (lost on a
+ * restart; see jobstore.h). */
+static struct jobstore *jobs_new(const struct config *c, unsigned loops)
+{
+	struct jobstore_config jc = {
+	    .max_rows = c->max_job_size,
+	    .max_jobs_per_owner = c->max_jobs_per_key,
+	    .retention_ms = c->job_retention,
+	};
+
+	job_config_defaults(&jc.job);
+	jc.job.window = c->job_window;
+	jc.job.greylist_retry_ms = c->greylist_retry;
+	jc.job.deadline_ms = c->job_deadline;
+	return jobstore_new(&jc, loops);
+}
+
 /* worker_setup - everything of one loop, on the main thread. */
 static int worker_setup(struct worker *w, char *err, size_t len)
 {
@@ -387,12 +411,32 @@ static int worker_setup(struct worker *w, char *err, size_t len)
 		close(fd);
 		return -1;
 	}
+	/* With Redis, --per-host-concurrency holds across every instance
+	 * that shares it. A lease outlives the longest session. */
+	if (c->redis && c->redis[0]) {
+		struct engine_gate eg;
+		if (hostgate_new(&w->loop, c->redis, c->redis_timeout,
+				 c->probe_timeout + 10000, &w->gate, err,
+				 len) < 0) {
+			close(fd);
+			return -1;
+		}
+		hostgate_engine_gate(w->gate, &eg);
+		engine_set_gate(w->eng, &eg);
+	}
 	w->ver = verifier_new(w->eng, w->cache, s->lists, 0);
 	if (w->ver == NULL) {
 		snprintf(err, len, "out of memory");
 		close(fd);
 		return -1;
 	}
+	if (jobstore_attach(s->jobs, w->idx, &w->loop, w->ver) < 0) {
+		snprintf(err, len, "out of memory");
+		close(fd);
+		return -1;
+	}
+	w->jobs_attached = true;
+	jobs_route_bind(&w->loop, &w->jobs, s->jobs, w->idx, c->max_job_body);
 	if (http_new(&w->loop, &hc, fd, w->ver, s->metrics, w->idx, s->rl,
 		     &hooks, &w->http, err, len) < 0)
 		return -1;
@@ -442,6 +486,9 @@ static void on_engine_closed(void *data)
 	struct worker *w = data;
 
 	w->eng = NULL;
+	if (w->gate) /* the engine asks it nothing more */
+		hostgate_close(w->gate, NULL, NULL);
+	w->gate = NULL;
 	if (w->cache)
 		cache_close(w->cache, on_cache_closed, w);
 	else
@@ -459,6 +506,9 @@ static void worker_teardown(struct worker *w)
 	if (w->http)
 		http_free(w->http, NULL, NULL);
 	w->http = NULL;
+	if (w->jobs_attached)
+		jobstore_detach(w->s->jobs, w->idx); /* before the verifier */
+	w->jobs_attached = false;
 	if (w->ver)
 		verifier_close(w->ver);
 	if (w->eng)
@@ -487,7 +537,8 @@ static int serve_run(struct serve *s, int *fds, const struct passwd *pw)
 
 	s->w = calloc(s->n, sizeof(*s->w));
 	s->metrics = metrics_new(s->n);
-	if (s->w == NULL || s->metrics == NULL) {
+	s->jobs = jobs_new(&s->c, s->n);
+	if (s->w == NULL || s->metrics == NULL || s->jobs == NULL) {
 		fprintf(stderr, "rcptd serve: out of memory\n");
 		goto out_fds;
 	}
@@ -573,6 +624,7 @@ out_fds:
 			close(fds[i]);
 	ratelimit_free(s->rl);
 	metrics_free(s->metrics);
+	jobstore_free(s->jobs);
 	free(s->w);
 	return rc;
 }

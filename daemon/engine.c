@@ -421,6 +421,7 @@ int engine_new(uv_loop_t *loop, const struct engine_config *c,
 	e->loop = loop;
 	e->c = *c;
 	TAILQ_INIT(&e->ready);
+	TAILQ_INIT(&e->sessions);
 	TAILQ_INIT(&e->dns_wait);
 	TAILQ_INIT(&e->fact_fifo);
 	uv_timer_init(loop, &e->pump);
@@ -430,6 +431,7 @@ int engine_new(uv_loop_t *loop, const struct engine_config *c,
 	if (uv_random(NULL, NULL, &e->rnd, sizeof(e->rnd), 0, NULL) < 0 ||
 	    e->rnd == 0)
 		e->rnd = uv_hrtime() | 1;
+	e->probe_key = engine__next_random(e);
 	*out = e;
 	return 0;
 }
@@ -549,9 +551,12 @@ void engine_close(struct engine *e, void (*closed_cb)(void *), void *data)
 			engine__dom_release(d); /* unless sessions still run */
 		}
 	}
-	/* Running sessions end by themselves, bounded by their waits; their
-	 * done callbacks settle the requests without retrying (e->closing)
-	 * and the last one completes the close. */
+	/* Running sessions are ended now (as if the servers had hung up);
+	 * their done callbacks, on later turns, settle the requests without
+	 * retrying (e->closing) and the last one completes the close. */
+	struct esess *x;
+	TAILQ_FOREACH(x, &e->sessions, link)
+	session_abort(x->s);
 	maybe_finish_close(e);
 }
 

@@ -24,6 +24,10 @@
 #define ENGINE_DNS_INFLIGHT 128
 /* A host busy with other instances is asked again after this long. */
 #define ENGINE_GATE_RETRY_MS 200
+/* Sessions one request may ride in when each made progress (a server
+ * taking 3 recipients a session before its error limit): bounded all the
+ * same. */
+#define ENGINE_SESSIONS_MAX 16
 
 struct waiter {
 	struct waiter *next;
@@ -41,9 +45,10 @@ struct ereq {
 	uint64_t started; /* uv_now() */
 	unsigned next_target;
 	unsigned attempts;
-	bool queued;	 /* in d->queue */
-	bool in_session; /* referenced by a session */
-	bool done;	 /* callbacks ran */
+	unsigned sessions; /* sessions it was carried in */
+	bool queued;	   /* in d->queue */
+	bool in_session;   /* referenced by a session */
+	bool done;	   /* callbacks ran */
 	/* The result of the last session, read when it ends. */
 	enum dialog_rcpt_status rstatus;
 	enum verdict_reason reply_reason;
@@ -126,6 +131,8 @@ struct esess {
 	struct edomain *d;
 	struct ehost *h;
 	unsigned target;
+	TAILQ_ENTRY(esess) link; /* e->sessions */
+	struct session *s;
 	unsigned n4xx;	   /* RCPT replies in 4xx */
 	unsigned nreplied; /* RCPT replies of any kind */
 	bool pushback;	   /* a reply said "slow down" */
@@ -150,6 +157,7 @@ struct engine {
 	struct engine_config c;
 	struct htab inflight, domains, hosts, facts;
 	TAILQ_HEAD(, edomain) ready;
+	TAILQ_HEAD(, esess) sessions;	/* running, for engine_close() */
 	TAILQ_HEAD(, edomain) dns_wait; /* domains waiting for a lookup slot */
 	unsigned resolving;		/* MX lookups in flight */
 	TAILQ_HEAD(, efact) fact_fifo;
@@ -163,6 +171,7 @@ struct engine {
 	unsigned active; /* sessions */
 	unsigned nreqs;	 /* live ereq objects, timers included */
 	uint64_t rnd;
+	uint64_t probe_key; /* keys the catch-all probe's local parts */
 	void (*closed_cb)(void *);
 	void *closed_data;
 	engine_fact_fn fact_fn;

@@ -199,10 +199,21 @@ static void settle(struct esess *x, struct ereq *r,
 		r->queued = true;
 		return;
 	}
-	if (retry_same && !e->closing && ++r->attempts < ENGINE_ATTEMPTS_MAX) {
-		TAILQ_INSERT_HEAD(&d->queue, r, link);
-		r->queued = true;
-		return;
+	if (retry_same && !e->closing) {
+		/* A session in which the server answered recipients and
+		 * then stopped taking them (an error budget, 452, its error
+		 * limit) made progress: only a fruitless session, a wait
+		 * that ran out (a tarpit) or a repeat for the catch-all
+		 * question counts as an attempt. ENGINE_SESSIONS_MAX bounds the rest. */
+		if (x->nreplied == 0 || f->kind == DIALOG_FAIL_TIMEOUT ||
+		    reason == REASON_ACCEPTED)
+			r->attempts++;
+		if (r->attempts < ENGINE_ATTEMPTS_MAX &&
+		    r->sessions < ENGINE_SESSIONS_MAX) {
+			TAILQ_INSERT_HEAD(&d->queue, r, link);
+			r->queued = true;
+			return;
+		}
 	}
 	if (reason == REASON_IN_PROGRESS)
 		reason = REASON_RATE_LIMITED;
@@ -221,12 +232,14 @@ static bool session_pushed_back(const struct esess *x,
 		return true;
 	if (f->kind == DIALOG_FAIL_CONNECT)
 		return true;
-	if (f->kind == DIALOG_FAIL_REJECTED &&
-	    (f->code == 421 ||
-	     classify_reply(f->stage, f->code, f->enhanced, f->text, &retry) ==
-		 REASON_RATE_LIMITED))
+	if (f->kind != DIALOG_FAIL_REJECTED)
+		return false;
+	if (classify_reply(f->stage, f->code, f->enhanced, f->text, &retry) ==
+	    REASON_RATE_LIMITED)
 		return true;
-	return false;
+	/* A 421 after answering recipients is the server's error limit
+	 * (Postfix's "too many errors"), not load: no backoff for it. */
+	return f->code == 421 && x->nreplied == 0;
 }
 
 static void on_session_done(struct session *s, void *data)
@@ -246,7 +259,9 @@ static void on_session_done(struct session *s, void *data)
 	/* The probe first: the real recipients' verdicts depend on it. */
 	if (x->probe)
 		settle_probe(d, x->probe, f); /* frees it */
-	for (unsigned i = 0; i < x->n; i++)
+	/* Backwards: a request that goes on in a new session is put back
+	 * at the head of the queue, so the queue keeps its order. */
+	for (unsigned i = x->n; i-- > 0;)
 		settle(x, x->reqs[i], f, tls, transcript);
 	if (x->gate_held)
 		engine__gate_release(e, &d->targets[x->target], x->gate_token);
@@ -255,6 +270,7 @@ static void on_session_done(struct session *s, void *data)
 	engine__host_put(e, x->h);
 	d->active--;
 	e->active--;
+	TAILQ_REMOVE(&e->sessions, x, link);
 	free(x);
 	if (!TAILQ_EMPTY(&d->queue) && !d->in_ready) {
 		TAILQ_INSERT_TAIL(&e->ready, d, ready_link);
@@ -277,9 +293,18 @@ static struct probe *probe_new(struct engine *e, struct edomain *d)
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return NULL;
+	/* The same local part for a domain all through the engine's life
+	 * (keyed by a secret drawn at start, so nobody can predict it):
+	 * a greylisting server then lets the probe through on the retry as
+	 * it lets the real address through. */
+	uint64_t h = htab_hash(d->name, dlen) ^ e->probe_key;
 	memcpy(local, "rcptd-", 6);
-	for (int i = 6; i < 18; i++)
-		local[i] = alnum[engine__next_random(e) % (sizeof(alnum) - 1)];
+	for (int i = 6; i < 18; i++) {
+		h ^= h >> 31; /* splitmix64's finaliser, one round a char */
+		h *= 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 27;
+		local[i] = alnum[h % (sizeof(alnum) - 1)];
+	}
 	local[18] = '\0';
 	p->rstatus = DIALOG_RCPT_NOT_ATTEMPTED;
 	memcpy(p->address, local, 18);
@@ -396,6 +421,7 @@ bool engine__start_session(struct engine *e, struct edomain *d)
 			continue;
 		engine__req_unqueue(r);
 		r->in_session = true;
+		r->sessions++;
 		x->reqs[n++] = r;
 	}
 	if (e->c.catch_all_probe && !d->literal && !d->probing &&
@@ -406,14 +432,19 @@ bool engine__start_session(struct engine *e, struct edomain *d)
 			d->probe_runs++;
 		}
 	}
-	for (unsigned i = 0; i < n; i++) {
-		rcpts[i] = x->reqs[i]->v.address;
-		tags[i] = x->reqs[i];
-		x->reqs[i]->rstatus = DIALOG_RCPT_NOT_ATTEMPTED;
+	/* The probe goes first: the verdicts of every accepted address
+	 * wait for its answer, and a server with an error limit (Postfix
+	 * hangs up after 20 rejections) may never reach the end of a long
+	 * batch. It costs one rejection of the budget at most. */
+	unsigned k = 0;
+	if (x->probe) {
+		rcpts[k] = x->probe->address;
+		tags[k++] = x->probe;
 	}
-	if (x->probe) { /* last: the real recipients go first */
-		rcpts[n] = x->probe->address;
-		tags[n] = x->probe;
+	for (unsigned i = 0; i < n; i++, k++) {
+		rcpts[k] = x->reqs[i]->v.address;
+		tags[k] = x->reqs[i];
+		x->reqs[i]->rstatus = DIALOG_RCPT_NOT_ATTEMPTED;
 	}
 	if (d->gate_held) { /* the shared slot goes with the session */
 		x->gate_held = true;
@@ -440,6 +471,10 @@ bool engine__start_session(struct engine *e, struct edomain *d)
 			       on_result, on_session_done, x, &s);
 	free(rcpts);
 	free(tags);
+	if (rc == 0) { /* listed, so that engine_close() can end it */
+		x->s = s;
+		TAILQ_INSERT_TAIL(&e->sessions, x, link);
+	}
 	if (rc < 0) {
 		/* As if the connection had failed at once. */
 		static const struct dialog_failure fail = {
@@ -452,7 +487,7 @@ bool engine__start_session(struct engine *e, struct edomain *d)
 		log_warn("session to %s: %s", d->name, uv_strerror(rc));
 		if (x->probe)
 			settle_probe(d, x->probe, &fail);
-		for (unsigned i = 0; i < n; i++)
+		for (unsigned i = n; i-- > 0;)
 			settle(x, x->reqs[i], &fail, false, NULL);
 		if (x->gate_held)
 			engine__gate_release(e, &d->targets[ti], x->gate_token);

@@ -2,7 +2,8 @@
 # deps.sh - install the Debian packages rcptd needs to build and test.
 # As root it installs what is missing; otherwise it prints the exact
 # apt-get line and fails. Used by `make deps` (and so by run, test, asan);
-# `deps.sh bench` adds what only the benchmarks use.
+# `deps.sh bench` adds what only the benchmarks use, `deps.sh deploy`
+# what only the deploy checks use.
 set -eu
 
 # Build: compiler, pkg-config and the -dev packages of every library.
@@ -17,8 +18,14 @@ prometheus"
 # RSS). The npm comparison uses the machine's node and npm and installs the
 # npm package itself, into the bench's own directory.
 bench="wrk nginx-light"
+# Deploy (make deploy-test): Debian's Docker engine and Compose, debootstrap
+# for the base images (no registry is needed), systemd-analyze and groff
+# for the unit and the man page; the lint tools come from npm with the
+# machine's node (tests/deploy/run).
+deploy="docker.io docker-compose debootstrap systemd groff-base"
 extra=""
 [ "${1:-}" = bench ] && extra=$bench
+[ "${1:-}" = deploy ] && extra=$deploy
 
 missing=""
 for p in $build $test $extra; do

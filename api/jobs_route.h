@@ -1,0 +1,64 @@
+/* jobs_route - the bulk job routes of the HTTP API (issue 6):
+ *
+ *   POST   /v1/jobs[?column=NAME|INDEX]   202 {"id": ..., "total": N}
+ *          body: text/csv (a header naming the address column, or
+ *          column=), text/plain (one address a line),
+ *          application/x-ndjson ({"email": ...} a line) or
+ *          application/json ({"emails": [...]})
+ *   GET    /v1/jobs/ID                    200 progress (see jobs_route.c)
+ *   GET    /v1/jobs/ID/results[?format=csv|ndjson]   200, streamed
+ *   DELETE /v1/jobs/ID                    202 cancelling a running job,
+ *                                         204 forgetting a finished one
+ * Errors: 400 (a body that cannot be read, no address column), 404 (no
+ * such job for this key), 413 (over --max-job-size rows or
+ * --max-job-body octets), 415 (another Content-Type), 429 (over
+ * --max-jobs-per-key jobs queued or running, with Retry-After), 503 (the
+ * store is full, with Retry-After).
+ *
+ * The job store of a loop is found through the loop's data pointer,
+ * which holds a struct jobs_binding (checked by its magic number): the
+ * HTTP configuration (api/http.h) has no member for it yet. A loop
+ * without one answers every /v1/jobs path 404, as before jobs existed.
+ * Loop: the HTTP loop's thread (api/http.h). */
+#ifndef RCPTD_API_JOBS_ROUTE_H
+#define RCPTD_API_JOBS_ROUTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "daemon/jobstore.h"
+
+#define JOBS_BINDING_MAGIC 0x6a6f6273u /* "jobs" */
+/* A job's body: 100 000 rows of a wide export are tens of MiB; the
+ * default --max-job-body is 64 MiB (config.c). */
+
+struct jobs_binding {
+	uint32_t magic;
+	struct jobstore *js;
+	unsigned idx;	 /* the loop's index in the store */
+	size_t max_body; /* --max-job-body */
+};
+
+/* jobs_route_bind - make @b (which must outlive the loop's HTTP) the
+ * loop's job binding: @loop->data = @b. */
+void jobs_route_bind(uv_loop_t *loop, struct jobs_binding *b,
+		     struct jobstore *js, unsigned idx, size_t max_body);
+
+struct http_req;
+
+/* What api/routes.c asks (prefix jobs__, as verify__). */
+
+/* jobs__enabled - whether this request's loop has a job store. */
+bool jobs__enabled(const struct http_req *r);
+/* jobs__is - whether @r took a /v1/jobs route. */
+bool jobs__is(const struct http_req *r);
+/* jobs__content_type - a Content-Type POST /v1/jobs reads. */
+bool jobs__content_type(const char *ct);
+/* jobs__max_body - the body limit of a jobs request. */
+size_t jobs__max_body(const struct http_req *r);
+/* jobs__start - answer @r (the body, if any, is in). */
+void jobs__start(struct http_req *r);
+
+#endif
