@@ -35,10 +35,12 @@
  * resume, and the exit status is 130 or 143. SIGPIPE is ignored (hiredis
  * and a closed stdout report EPIPE instead).
  * Exit statuses: 0 every row written; 1 a read or write failure; 2 a
- * usage or configuration error (one line); 128+N after signal N. */
+ * usage or configuration error (one line); 128+N after signal N.
+ * Here: options, input reading, signals, the job's wiring and the end;
+ * in-order output and --resume are bulk_out.h's, the progress lines
+ * bulk_progress.h's. */
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,6 +53,8 @@
 
 #include "core/csv.h"
 #include "core/precheck.h"
+#include "daemon/bulk_out.h"
+#include "daemon/bulk_progress.h"
 #include "daemon/cache.h"
 #include "daemon/cli.h"
 #include "daemon/config.h"
@@ -63,32 +67,11 @@
 /* Input is read in chunks of this size (the csv parser's own look-ahead
  * room, CSV_CHUNK). */
 #define BULK_READ_CHUNK CSV_CHUNK
-/* Rows taken but not yet written (waiting for their verdict or for an
- * earlier row's): the reorder buffer behind in-order output. A row
- * greylisted for 5 minutes holds back what follows it; at 1000 rows a
- * second that is 300 000 rows, so a million rows or 64 MiB, whichever
- * comes first, before the job pauses. */
-#define BULK_PENDING_ROWS_MAX	  (1u << 20)
-#define BULK_PENDING_BYTES_MAX	  ((size_t)64 * 1024 * 1024)
+/* Malformed lines reported one by one; after these, only a count. */
 #define BULK_MALFORMED_REPORT_MAX 20
 /* After a signal, addresses in flight get this long to finish. */
 #define BULK_STOP_GRACE_MS 5000
-#define BULK_BAR_MS	   250
-#define BULK_LINES_MS	   5000
-/* A line of our own output: a malformed input line quoted (twice its
- * size at worst), padding, the verdict columns. */
-#define BULK_OUT_RECORD_MAX                                                    \
-	(2 * CSV_RECORD_MAX + 2 + CSV_FIELDS_MAX + CSV_VERDICT_MAX + 2)
-#define BULK_ERR_MAX 512
-
-enum progress_mode { PROG_NONE = 0, PROG_BAR, PROG_LINES };
-
-/* A row taken: its output line, complete once its verdict is in. */
-struct slot {
-	char *line;
-	size_t len;
-	bool ready;
-};
+#define BULK_ERR_MAX	   512
 
 /* What one input record is for the job. */
 enum row_kind { ROW_SKIP = 0, ROW_HEADER, ROW_DIRECT, ROW_ADDRESS };
@@ -118,13 +101,9 @@ struct bulk {
 	struct row pushback; /* a row read while resuming */
 	bool has_pushback;
 	uint64_t malformed;
-	/* output */
-	const char *out_name;
-	FILE *out;
-	struct slot *ring; /* rows [written, written + count) */
-	size_t cap, count, pending_bytes;
-	uint64_t written, next_index, resumed;
-	bool room_wait, header_done;
+	/* output: in input order (bulk_out.h) */
+	struct bulk_out o;
+	bool room_wait;
 	bool layout_error; /* the first line gave no address column */
 	/* run */
 	uv_loop_t loop;
@@ -136,12 +115,10 @@ struct bulk {
 	struct job *job;
 	uv_signal_t sigint, sigterm;
 	uv_timer_t tick, grace;
-	bool handles, stopping, finished, bar_drawn;
+	bool handles, stopping, finished;
 	int signo, rc;
-	enum progress_mode mode;
-	uint64_t total, start_ns;
-	bool total_known;
-	uint64_t done, status[VERDICT_STATUS_LAST];
+	struct bulk_progress prog;
+	uint64_t start_ns;
 	char err[BULK_ERR_MAX];
 };
 
@@ -154,38 +131,6 @@ static void bulk_usage(FILE *out)
 		"(" CSV_VERDICT_COLUMNS
 		")\nto OUT (default stdout), in input order.\n\n");
 	config_usage(out, SCOPE_BULK);
-}
-
-/* ---- the reorder buffer -------------------------------------------------- */
-
-static struct slot *slot_at(struct bulk *b, uint64_t index)
-{
-	return &b->ring[(size_t)index & (b->cap - 1)];
-}
-
-/* slot_push - room for row b->next_index; -1 when memory runs out. */
-static int slot_push(struct bulk *b, char *prefix, size_t len)
-{
-	if (b->count == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 1024;
-		struct slot *n = calloc(cap, sizeof(*n));
-		if (n == NULL)
-			return -1;
-		for (size_t i = 0; i < b->count; i++)
-			n[(b->written + i) & (cap - 1)] =
-			    *slot_at(b, b->written + i);
-		free(b->ring);
-		b->ring = n;
-		b->cap = cap;
-	}
-	struct slot *s = slot_at(b, b->next_index);
-	s->line = prefix;
-	s->len = len;
-	s->ready = false;
-	b->count++;
-	b->next_index++;
-	b->pending_bytes += len;
-	return 0;
 }
 
 static void fail(struct bulk *b, const char *fmt, ...)
@@ -209,49 +154,32 @@ static void fail(struct bulk *b, const char *fmt, ...)
 		job_cancel(b->job);
 }
 
-/* write_ready - write the rows that are next in order and done. */
+/* write_ready - write the rows that are next in order and done; wake
+ * the job when it waited for room. */
 static void write_ready(struct bulk *b)
 {
-	while (b->count > 0) {
-		struct slot *s = slot_at(b, b->written);
-		if (!s->ready)
-			break;
-		if (b->rc == 0 && fwrite(s->line, 1, s->len, b->out) != s->len)
-			fail(b, "%s: %s", b->out_name, strerror(errno));
-		b->pending_bytes -= s->len;
-		free(s->line);
-		s->line = NULL;
-		b->count--;
-		b->written++;
-	}
-	if (b->room_wait && b->count < BULK_PENDING_ROWS_MAX / 2 &&
-	    b->pending_bytes < BULK_PENDING_BYTES_MAX / 2) {
+	int e = bulk_out_write_ready(&b->o, b->rc == 0);
+
+	if (e)
+		fail(b, "%s: %s", b->o.name, strerror(e));
+	if (b->room_wait && bulk_out_has_room(&b->o)) {
 		b->room_wait = false;
 		if (b->job)
 			job_wake(b->job);
 	}
 }
 
-/* complete - row @index has verdict @v: its line is finished. */
+/* complete - row @index has verdict @v: its line is finished, and it
+ * counts for the progress. */
 static void complete(struct bulk *b, uint64_t index, const struct verdict *v)
 {
-	struct slot *s = slot_at(b, index);
-	char *line = realloc(s->line, s->len + 1 + CSV_VERDICT_MAX + 1);
-
-	if (line == NULL) {
+	if (bulk_out_complete(&b->o, index, v) < 0) {
 		fail(b, "out of memory");
 		return;
 	}
-	b->pending_bytes -= s->len;
-	line[s->len++] = ',';
-	s->len += csv_verdict_fields(v, line + s->len);
-	line[s->len++] = '\n';
-	s->line = line;
-	s->ready = true;
-	b->pending_bytes += s->len;
-	b->done++;
+	b->prog.done++;
 	if ((unsigned)v->status < VERDICT_STATUS_LAST)
-		b->status[v->status]++;
+		b->prog.status[v->status]++;
 }
 
 /* ---- reading ----------------------------------------------------------------- */
@@ -373,12 +301,10 @@ static int next_row(struct bulk *b, struct row *r)
  * that has it). */
 static void write_header(struct bulk *b)
 {
-	if (b->header_done || b->rows.header == NULL)
-		return;
-	b->header_done = true;
-	if (fwrite(b->rows.header, 1, b->rows.header_len, b->out) !=
-	    b->rows.header_len)
-		fail(b, "%s: %s", b->out_name, strerror(errno));
+	int e = bulk_out_header(&b->o, b->rows.header, b->rows.header_len);
+
+	if (e)
+		fail(b, "%s: %s", b->o.name, strerror(e));
 }
 
 /* ---- the job's side ----------------------------------------------------------- */
@@ -404,8 +330,7 @@ static int on_pull(void *data, struct job_row *jr)
 	for (;;) {
 		if (b->stopping || b->rc)
 			return -1;
-		if (b->count >= BULK_PENDING_ROWS_MAX ||
-		    b->pending_bytes >= BULK_PENDING_BYTES_MAX) {
+		if (bulk_out_full(&b->o)) {
 			b->room_wait = true;
 			return 0;
 		}
@@ -426,8 +351,8 @@ static int on_pull(void *data, struct job_row *jr)
 		write_header(b);
 		if (r.kind == ROW_HEADER)
 			continue;
-		uint64_t index = b->next_index;
-		if (slot_push(b, r.prefix, r.prefixlen) < 0) {
+		uint64_t index;
+		if (bulk_out_push(&b->o, r.prefix, r.prefixlen, &index) < 0) {
 			free(r.prefix);
 			fail(b, "out of memory");
 			return -1;
@@ -452,90 +377,18 @@ static void on_result(void *data, uint64_t index, const struct verdict *v)
 	write_ready(b);
 }
 
-/* ---- progress ------------------------------------------------------------------ */
-
-static void fmt_duration(long s, char *buf, size_t len)
-{
-	if (s < 0)
-		snprintf(buf, len, "?");
-	else if (s >= 3600)
-		snprintf(buf, len, "%ldh%02ldm", s / 3600, s / 60 % 60);
-	else if (s >= 60)
-		snprintf(buf, len, "%ldm%02lds", s / 60, s % 60);
-	else
-		snprintf(buf, len, "%lds", s);
-}
-
-static const char *const status_label[VERDICT_STATUS_LAST] = {
-    "unknown", "deliverable", "undeliverable", "risky"};
-
-/* counts - "deliverable N, undeliverable N, risky N, unknown N". */
-static size_t counts(const struct bulk *b, char *buf, size_t len)
-{
-	static const enum verdict_status order[] = {
-	    VERDICT_DELIVERABLE, VERDICT_UNDELIVERABLE, VERDICT_RISKY,
-	    VERDICT_UNKNOWN};
-	size_t n = 0;
-
-	for (size_t i = 0; i < 4 && n < len; i++)
-		n += (size_t)snprintf(buf + n, len - n, "%s%s %llu",
-				      i ? ", " : "", status_label[order[i]],
-				      (unsigned long long)b->status[order[i]]);
-	return n;
-}
-
-/* progress_line - done/total, rate, ETA and counts (a bar first). */
-static void progress_line(struct bulk *b, char *buf, size_t len, bool bar)
-{
-	struct job_progress jp = {0};
-	char eta[32];
-	size_t n = 0;
-	long eta_s = -1;
-
-	if (b->job)
-		job_get_progress(b->job, &jp);
-	if (b->total_known && jp.rate > 0.0)
-		eta_s =
-		    b->done >= b->total
-			? 0
-			: (long)ceil((double)(b->total - b->done) / jp.rate);
-	fmt_duration(eta_s, eta, sizeof(eta));
-	if (b->total_known) {
-		double f = b->total ? (double)b->done / (double)b->total : 1.0;
-		if (bar) {
-			int w = 20, full = (int)(f * w);
-			n += (size_t)snprintf(buf + n, len - n, "[%.*s%.*s] ",
-					      full, "####################",
-					      w - full, "--------------------");
-		}
-		n += (size_t)snprintf(
-		    buf + n, len - n, "%llu/%llu rows (%.0f%%), %.1f/s, ETA %s",
-		    (unsigned long long)b->done, (unsigned long long)b->total,
-		    f * 100.0, jp.rate, eta);
-	} else {
-		n += (size_t)snprintf(buf + n, len - n, "%llu rows, %.1f/s",
-				      (unsigned long long)b->done, jp.rate);
-	}
-	n += (size_t)snprintf(buf + n, len - n, "; ");
-	if (n < len)
-		counts(b, buf + n, len - n);
-}
+/* ---- progress ---------------------------------------------------------- */
 
 static void on_tick(uv_timer_t *t)
 {
 	struct bulk *b = t->data;
-	char line[512];
+	struct job_progress jp = {0};
 
-	if (b->rc == 0 && fflush(b->out) != 0)
-		fail(b, "%s: %s", b->out_name, strerror(errno));
-	if (b->mode == PROG_BAR) {
-		progress_line(b, line, sizeof(line), true);
-		fprintf(stderr, "\r\033[K%s", line);
-		b->bar_drawn = true;
-	} else if (b->mode == PROG_LINES) {
-		progress_line(b, line, sizeof(line), false);
-		fprintf(stderr, "rcptd bulk: %s\n", line);
-	}
+	if (b->rc == 0 && fflush(b->o.out) != 0)
+		fail(b, "%s: %s", b->o.name, strerror(errno));
+	if (b->job)
+		job_get_progress(b->job, &jp);
+	bulk_progress_draw(&b->prog, jp.rate);
 }
 
 /* ---- start and end ---------------------------------------------------------- */
@@ -602,7 +455,7 @@ static void on_signal(uv_signal_t *sig, int signum)
 	}
 	b->stopping = true;
 	b->signo = signum;
-	if (b->bar_drawn)
+	if (b->prog.bar_drawn)
 		fputc('\n', stderr);
 	log_info("%s: taking no more rows; finishing the addresses in "
 		 "flight (at most %d s; again to stop now)",
@@ -683,8 +536,8 @@ static int run_online(struct bulk *b)
 	b->sigint.data = b->sigterm.data = b->tick.data = b->grace.data = b;
 	uv_signal_start(&b->sigint, on_signal, SIGINT);
 	uv_signal_start(&b->sigterm, on_signal, SIGTERM);
-	if (b->mode != PROG_NONE) {
-		unsigned ms = b->mode == PROG_BAR ? BULK_BAR_MS : BULK_LINES_MS;
+	if (b->prog.mode != BULK_PROGRESS_NONE) {
+		unsigned ms = bulk_progress_interval_ms(b->prog.mode);
 		uv_timer_start(&b->tick, on_tick, ms, ms);
 	}
 	job_start(b->job);
@@ -728,11 +581,11 @@ static void run_offline(struct bulk *b)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	while (b->rc == 0 && !offline_signal && (rc = next_row(b, &r)) == 1) {
-		uint64_t index = b->next_index;
+		uint64_t index;
 		write_header(b);
 		if (r.kind == ROW_HEADER)
 			continue;
-		if (slot_push(b, r.prefix, r.prefixlen) < 0) {
+		if (bulk_out_push(&b->o, r.prefix, r.prefixlen, &index) < 0) {
 			free(r.prefix);
 			fail(b, "out of memory");
 			break;
@@ -749,154 +602,54 @@ static void run_offline(struct bulk *b)
 	b->signo = offline_signal;
 }
 
-/* ---- resuming --------------------------------------------------------------------- */
+/* ---- resuming: IN as bulk_out_resume() reads it ---------------------- */
 
-/* term_at - the line break at offset @at of @fd: its length, 0 at the
- * end of the file (a line cut short). */
-static int term_at(int fd, off_t at)
+/* resume_header - IN's first row read (kept back when it is a row) and
+ * its header given. */
+static int resume_header(void *arg, const char **line, size_t *len)
 {
-	char t[2];
-	ssize_t n = pread(fd, t, 2, at);
+	struct bulk *b = arg;
+	struct row r;
+	int got = next_row(b, &r);
 
-	if (n <= 0)
-		return 0;
-	if (t[0] == '\r')
-		return n == 2 && t[1] == '\n' ? 2 : 1;
-	return t[0] == '\n' ? 1 : -1;
+	if (got == -2)
+		return -1;
+	if (got == 1 && r.kind != ROW_HEADER) {
+		b->pushback = r;
+		b->has_pushback = true;
+	}
+	*line = got == 1 ? b->rows.header : NULL;
+	*len = b->rows.header_len;
+	return 0;
 }
 
-/* resume_check - OUT's record @rec (data row @k) against IN's next row. */
-static int resume_check(struct bulk *b, const struct csv_record *rec,
-			uint64_t k)
+/* resume_row - IN's next row's original columns. */
+static int resume_row(void *arg, char **prefix, size_t *len)
 {
+	struct bulk *b = arg;
 	struct row r;
 	int rc = next_row(b, &r);
 
 	if (rc == -2)
 		return -1;
-	if (rc != 1) {
-		snprintf(b->err, sizeof(b->err),
-			 "%s:%llu: more rows than %s has: not its output",
-			 b->out_name, (unsigned long long)rec->line,
-			 b->in_name);
-		return -1;
-	}
-	bool same = rec->raw_len > r.prefixlen &&
-		    memcmp(rec->raw, r.prefix, r.prefixlen) == 0 &&
-		    rec->raw[r.prefixlen] == ',' && rec->nfields >= 11;
-	free(r.prefix);
-	if (!same) {
-		snprintf(b->err, sizeof(b->err),
-			 "%s:%llu: not the output of row %llu of %s (a "
-			 "different input?); remove it or drop --resume",
-			 b->out_name, (unsigned long long)rec->line,
-			 (unsigned long long)k + 1, b->in_name);
-		return -1;
-	}
-	const struct csv_field *st = &rec->field[rec->nfields - 11];
-	char name[16];
-	snprintf(name, sizeof(name), "%.*s", (int)st->len, st->p);
-	int status = verdict_status_from_name(name);
-	b->status[status >= 0 ? status : VERDICT_UNKNOWN]++;
-	b->done++;
-	return 0;
+	if (rc != 1)
+		return 0;
+	*prefix = r.prefix;
+	*len = r.prefixlen;
+	return 1;
 }
 
-/* resume - the rows already in OUT (@fd), checked against IN and
- * skipped; OUT is cut after its last whole line and left at its end.
- * Returns 0, or -1 (b->err). */
+/* resume - the rows already in OUT (@fd) checked against IN and
+ * skipped (bulk_out.h). Returns 0, or -1 (b->err). */
 static int resume(struct bulk *b, int fd)
 {
-	struct csv_limits l = {BULK_OUT_RECORD_MAX, BULK_OUT_RECORD_MAX,
-			       CSV_FIELDS_MAX + 16};
-	struct csv *oc = csv_new(&l);
-	char *buf = malloc(BULK_READ_CHUNK);
-	struct csv_record rec;
-	off_t off = 0, good = 0;
-	uint64_t k = 0;
-	size_t have = 0, used = 0;
-	bool eof = false, stop = false;
-	int rc = -1;
-	char bom[3];
+	struct bulk_out_input in = {b->in_name, b, resume_header, resume_row};
 
-	if (oc == NULL || buf == NULL) {
-		snprintf(b->err, sizeof(b->err), "out of memory");
-		goto done;
-	}
-	if (pread(fd, bom, 3, 0) == 3 && memcmp(bom, "\xef\xbb\xbf", 3) == 0)
-		off = good = 3;
-	while (!stop) {
-		if (csv_next(oc, &rec) != 1) {
-			if (used < have) {
-				used += csv_feed(oc, buf + used, have - used);
-				continue;
-			}
-			if (eof)
-				break;
-			ssize_t n = read(fd, buf, BULK_READ_CHUNK);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				snprintf(b->err, sizeof(b->err), "%s: %s",
-					 b->out_name, strerror(errno));
-				goto done;
-			}
-			if (n == 0) {
-				eof = true;
-				csv_finish(oc);
-			}
-			have = (size_t)n;
-			used = 0;
-			continue;
-		}
-		int t = term_at(fd, off + (off_t)rec.raw_len);
-		if (rec.err != CSV_OK || t <= 0) {
-			stop = true; /* a line cut by a crash: dropped */
-			break;
-		}
-		if (k == 0) {
-			struct row r;
-			int got = next_row(b, &r);
-			if (got == -2)
-				goto done;
-			if (got == 1 && r.kind != ROW_HEADER) {
-				b->pushback = r;
-				b->has_pushback = true;
-			}
-			if (got != 1 || b->rows.header == NULL ||
-			    rec.raw_len + 1 != b->rows.header_len ||
-			    memcmp(rec.raw, b->rows.header, rec.raw_len) != 0) {
-				snprintf(b->err, sizeof(b->err),
-					 "%s: its header is not the one %s "
-					 "gives: not its output; remove it or "
-					 "drop --resume",
-					 b->out_name, b->in_name);
-				goto done;
-			}
-			b->header_done = true;
-		} else if (resume_check(b, &rec, k - 1) < 0) {
-			goto done;
-		} else {
-			b->next_index++;
-			b->written++;
-		}
-		k++;
-		off += (off_t)rec.raw_len + t;
-		good = off;
-	}
-	if (!b->header_done)
-		good = 0;
-	b->resumed = b->written;
-	if (ftruncate(fd, good) < 0 || lseek(fd, good, SEEK_SET) < 0) {
-		snprintf(b->err, sizeof(b->err), "%s: %s", b->out_name,
-			 strerror(errno));
-		goto done;
-	}
-	rc = 0;
-done:
-	csv_free(oc);
-	free(buf);
-	return rc;
+	if (bulk_out_resume(&b->o, fd, &in, b->prog.status, b->err,
+			    sizeof(b->err)) < 0)
+		return -1;
+	b->prog.done = b->o.resumed;
+	return 0;
 }
 
 /* count_rows - the rows of a regular IN, read once before the run (for
@@ -979,11 +732,11 @@ static int open_files(struct bulk *b, const char *in)
 				 "--resume needs --output FILE (-o)");
 			return 2;
 		}
-		b->out = stdout;
-		b->out_name = "stdout";
+		b->o.out = stdout;
+		b->o.name = "stdout";
 		return 0;
 	}
-	b->out_name = c->output;
+	b->o.name = c->output;
 	/* Not O_TRUNC: the input might be that very file. */
 	fd = open(c->output, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
@@ -1005,8 +758,8 @@ static int open_files(struct bulk *b, const char *in)
 		close(fd);
 		return 2;
 	}
-	b->out = fdopen(fd, "w");
-	if (b->out == NULL) {
+	b->o.out = fdopen(fd, "w");
+	if (b->o.out == NULL) {
 		snprintf(b->err, sizeof(b->err), "%s: %s", c->output,
 			 strerror(errno));
 		close(fd);
@@ -1021,12 +774,13 @@ static int finish(struct bulk *b, const struct config *c)
 	char line[512], took[32];
 	uint64_t ms = (uv_hrtime() - b->start_ns) / 1000000;
 
-	if (b->out && b->rc == 0 && fflush(b->out) != 0)
-		fail(b, "%s: %s", b->out_name, strerror(errno));
-	if (b->out && b->out != stdout && fclose(b->out) != 0 && b->rc == 0)
-		fail(b, "%s: %s", b->out_name, strerror(errno));
-	b->out = NULL;
-	if (b->bar_drawn)
+	if (b->o.out && b->rc == 0 && fflush(b->o.out) != 0)
+		fail(b, "%s: %s", b->o.name, strerror(errno));
+	if (b->o.out && b->o.out != stdout && fclose(b->o.out) != 0 &&
+	    b->rc == 0)
+		fail(b, "%s: %s", b->o.name, strerror(errno));
+	b->o.out = NULL;
+	if (b->prog.bar_drawn)
 		fputs("\r\033[K", stderr);
 	if (b->malformed > BULK_MALFORMED_REPORT_MAX)
 		log_warn("%llu malformed lines in all, passed through as "
@@ -1040,8 +794,8 @@ static int finish(struct bulk *b, const struct config *c)
 		fprintf(stderr,
 			"rcptd bulk: interrupted (%s): %llu rows written to "
 			"%s\n",
-			strsignal(b->signo), (unsigned long long)b->written,
-			b->out_name);
+			strsignal(b->signo), (unsigned long long)b->o.written,
+			b->o.name);
 		if (c->output[0])
 			fprintf(stderr,
 				"rcptd bulk: to continue: rcptd bulk --resume "
@@ -1054,14 +808,14 @@ static int finish(struct bulk *b, const struct config *c)
 					"to be able to --resume\n");
 		return 128 + b->signo;
 	}
-	if (b->mode != PROG_NONE) {
-		counts(b, line, sizeof(line));
-		fmt_duration((long)(ms / 1000), took, sizeof(took));
+	if (b->prog.mode != BULK_PROGRESS_NONE) {
+		bulk_progress_counts(&b->prog, line, sizeof(line));
+		bulk_progress_duration((long)(ms / 1000), took, sizeof(took));
 		fprintf(stderr, "rcptd bulk: %llu rows in %s: %s",
-			(unsigned long long)b->written, took, line);
-		if (b->resumed)
+			(unsigned long long)b->o.written, took, line);
+		if (b->o.resumed)
 			fprintf(stderr, "; %llu resumed",
-				(unsigned long long)b->resumed);
+				(unsigned long long)b->o.resumed);
 		if (b->malformed)
 			fprintf(stderr, "; %llu malformed",
 				(unsigned long long)b->malformed);
@@ -1120,6 +874,7 @@ int cli_bulk(int argc, char **argv, char **envp)
 	}
 	b->c = &c;
 	b->in_fd = -1;
+	bulk_out_init(&b->o);
 	csv_rows_init(&b->rows, c.column);
 	if (argc - first > 1) {
 		fprintf(stderr,
@@ -1134,15 +889,8 @@ int cli_bulk(int argc, char **argv, char **envp)
 			c.log_level);
 		goto out_config;
 	}
-	if (strcmp(c.progress, "auto") == 0)
-		b->mode = isatty(STDERR_FILENO) ? PROG_BAR : PROG_LINES;
-	else if (strcmp(c.progress, "bar") == 0)
-		b->mode = PROG_BAR;
-	else if (strcmp(c.progress, "lines") == 0)
-		b->mode = PROG_LINES;
-	else if (strcmp(c.progress, "none") == 0)
-		b->mode = PROG_NONE;
-	else {
+	if (bulk_progress_mode(c.progress, isatty(STDERR_FILENO),
+			       &b->prog.mode) < 0) {
 		fprintf(stderr,
 			"rcptd bulk: --progress: '%s' is not auto, bar, "
 			"lines or none\n",
@@ -1165,8 +913,8 @@ int cli_bulk(int argc, char **argv, char **envp)
 		fprintf(stderr, "rcptd bulk: %s\n", b->err);
 		goto out_lists;
 	}
-	if (b->in_regular && b->mode != PROG_NONE)
-		b->total_known = count_rows(b, &b->total);
+	if (b->in_regular && b->prog.mode != BULK_PROGRESS_NONE)
+		b->prog.total_known = count_rows(b, &b->prog.total);
 	b->start_ns = uv_hrtime();
 	if (c.offline) {
 		run_offline(b);
@@ -1182,13 +930,11 @@ int cli_bulk(int argc, char **argv, char **envp)
 	if (b->in_nonblock)
 		fcntl(b->in_fd, F_SETFL, b->in_flags);
 out_lists:
-	if (b->out && b->out != stdout)
-		fclose(b->out);
+	if (b->o.out && b->o.out != stdout)
+		fclose(b->o.out);
 	lists_release(&lists);
 out_bulk:
-	for (size_t i = 0; i < b->count; i++)
-		free(slot_at(b, b->written + i)->line);
-	free(b->ring);
+	bulk_out_release(&b->o);
 	if (b->has_pushback)
 		free(b->pushback.prefix);
 	csv_rows_release(&b->rows);
