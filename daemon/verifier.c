@@ -125,6 +125,10 @@ static void on_engine(void *data, const struct verdict *got,
  * work (closing, out of memory). */
 static int to_engine(struct verifier_req *r)
 {
+	/* The typo suggestion is left out for the caches' sake (an L1 or
+	 * L2 hit carries its own): a probe's verdict gets it here. */
+	if (r->pre.suggestion[0] == '\0')
+		lists_apply_suggestion(r->v->lists, &r->addr, &r->pre);
 	r->v->stats.probes++;
 	return engine_verify(r->v->engine, &r->pre, &r->addr, on_engine, r);
 }
@@ -218,8 +222,6 @@ int verifier_check(struct verifier *v, const char *input, size_t len,
 			return VERIFIER_DONE;
 		}
 	}
-	/* A miss: the suggestion was left out for the cache's sake. */
-	lists_apply_suggestion(v->lists, &a, out);
 	engine_get_stats(v->engine, &es);
 	if (es.pending >= v->max_pending)
 		return VERIFIER_BUSY;

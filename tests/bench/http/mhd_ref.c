@@ -11,7 +11,8 @@
  *   epoll     internal polling thread, epoll (THREADS 1), or a pool of
  *             THREADS such threads (MHD_OPTION_THREAD_POOL_SIZE)
  *   poll      the same with poll(2)
- *   tpc       a thread per connection (poll(2) for accept)
+ *   tpc       a thread per connection (poll(2) for accept; THREADS 1:
+ *             MHD has no pool of those)
  *   external  rcptd's arrangement: MHD_USE_EPOLL without an internal
  *             thread, MHD's epoll descriptor waited on by our own loop
  *             with MHD_get_timeout(), then MHD_run(); THREADS such loops,
@@ -234,14 +235,17 @@ int main(int argc, char **argv)
 		flags |= MHD_USE_EPOLL_INTERNAL_THREAD;
 	else if (strcmp(mode, "poll") == 0)
 		flags |= MHD_USE_POLL_INTERNAL_THREAD;
-	else if (strcmp(mode, "tpc") == 0)
+	else if (strcmp(mode, "tpc") == 0 && threads == 1)
 		flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
 			 MHD_USE_INTERNAL_POLLING_THREAD;
 	else if (strcmp(mode, "external") == 0) {
 		flags |= MHD_USE_EPOLL;
 		external = true;
 	} else {
-		fprintf(stderr, "mhd_ref: unknown mode %s\n", argv[2]);
+		fprintf(stderr,
+			"mhd_ref: unknown mode %s (or tpc with "
+			"THREADS > 1)\n",
+			argv[2]);
 		return 1;
 	}
 	if (read_body(argv[4], &body, &len) < 0) {
