@@ -61,10 +61,18 @@
 #include "api/http_int.h"
 #include "daemon/log.h"
 
-/* MHD's per-connection memory pool holds the request line and headers:
- * 32 KiB (its default) fits any sane request and bounds what a client
- * can make us hold before the handler is called. */
-#define HTTP_CONN_MEMORY (32 * 1024)
+/* MHD's per-connection memory pool holds the request line and headers
+ * (and the read and write buffers): it bounds what a client can make us
+ * hold before the handler is called. 8 KiB, not MHD's default of 32: MHD
+ * 0.9.75 clears the whole pool for every request on a keep-alive
+ * connection, so its size is paid per request (32 KiB of memset was 5 to
+ * 10 % of a cache hit's CPU, BENCHMARKS.md "HTTP") and, at 1024
+ * connections, in cache misses. 8 KiB leaves a request head of about
+ * 7 KiB (measured: a 9 KiB header gets MHD's 431, a 9 KiB request line
+ * 414), as nginx's default large_client_header_buffers (8 KiB): an API
+ * request (a URL with at most 320 octets of address, 3 times that
+ * %-encoded; Authorization, Origin, Content-Type) needs under 2 KiB. */
+#define HTTP_CONN_MEMORY (8 * 1024)
 
 static void mhd_run(struct http *h);
 
@@ -290,6 +298,35 @@ void http__ready(struct http_req *r)
 	kick(h);
 }
 
+void http__park(struct http *h, struct http_park *p, struct MHD_Connection *mc)
+{
+	if (p->parked)
+		return;
+	p->parked = true;
+	p->mc = mc;
+	TAILQ_INSERT_TAIL(&h->parked, p, link);
+	MHD_suspend_connection(mc);
+}
+
+void http__unpark(struct http *h, struct http_park *p)
+{
+	if (!p->parked)
+		return;
+	p->parked = false;
+	TAILQ_REMOVE(&h->parked, p, link);
+	MHD_resume_connection(p->mc);
+	kick(h);
+}
+
+/* expire - stop a request's wait: verdicts in_progress, jobs 503. */
+static void expire(struct http_req *r)
+{
+	if (r->jop)
+		jobs__expire(r);
+	else
+		verify__expire(r);
+}
+
 /* queue - hand the answer to MHD. */
 static enum MHD_Result queue(struct http_req *r)
 {
@@ -313,6 +350,8 @@ static void req_free(struct http_req *r)
 {
 	if (r->vs)
 		verify__free(r);
+	if (r->jop)
+		jobs__free(r);
 	if (r->resp)
 		MHD_destroy_response(r->resp);
 	free(r->body);
@@ -573,6 +612,7 @@ int http_new(uv_loop_t *loop, const struct http_config *c, int listen_fd,
 		h->hooks = *hooks;
 	TAILQ_INIT(&h->deadlines);
 	TAILQ_INIT(&h->waiting);
+	TAILQ_INIT(&h->parked);
 	h->mhd = MHD_start_daemon(
 	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
 	    NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, listen_fd,
@@ -624,7 +664,7 @@ static void on_drain_timer(uv_timer_t *t)
 	}
 	/* The drain deadline: answer whoever still waits. */
 	while (!TAILQ_EMPTY(&h->waiting))
-		verify__expire(TAILQ_FIRST(&h->waiting));
+		expire(TAILQ_FIRST(&h->waiting));
 }
 
 void http_drain(struct http *h, unsigned deadline_ms, void (*done)(void *),
@@ -666,7 +706,12 @@ void http_free(struct http *h, void (*closed)(void *), void *data)
 	/* Answer the waiting (MHD refuses to stop with a suspended
 	 * connection), then stop. */
 	while (!TAILQ_EMPTY(&h->waiting))
-		verify__expire(TAILQ_FIRST(&h->waiting));
+		expire(TAILQ_FIRST(&h->waiting));
+	while (!TAILQ_EMPTY(&h->parked)) {
+		struct http_park *p = TAILQ_FIRST(&h->parked);
+		p->closing = true;
+		http__unpark(h, p);
+	}
 	h->closing = true;
 	h->closed_cb = closed;
 	h->closed_data = data;

@@ -38,7 +38,18 @@ struct http_conn {
 	struct http_req *req; /* the request in progress, if any */
 };
 
-struct verify; /* verify_route.c */
+struct verify;	/* verify_route.c */
+struct jobq_op; /* daemon/jobq.h, for jobs_route.c */
+
+/* A connection suspended by a content reader (jobs_route.c's results)
+ * until its next block comes: listed so that http_free() resumes it
+ * before MHD stops. */
+struct http_park {
+	TAILQ_ENTRY(http_park) link;
+	struct MHD_Connection *mc;
+	bool parked;
+	bool closing; /* the daemon stops: end the answer */
+};
 
 /* One request (MHD's con_cls), from its first access-handler call to
  * MHD's completion notice. */
@@ -70,11 +81,14 @@ struct http_req {
 	bool waiting;	    /* suspended for a verdict */
 	unsigned addresses; /* for the access log */
 	struct verify *vs;
+	struct jobq_op *jop;	     /* a jobs request waiting for Redis */
+	char job_id[33];	     /* its job (JOBSTORE_ID_LEN + 1) */
 	TAILQ_ENTRY(http_req) wlink; /* h->waiting */
 };
 
 TAILQ_HEAD(http_conn_list, http_conn);
 TAILQ_HEAD(http_req_list, http_req);
+TAILQ_HEAD(http_park_list, http_park);
 
 struct http {
 	uv_loop_t *loop;
@@ -86,6 +100,7 @@ struct http {
 	uv_timer_t drain_timer;
 	struct http_conn_list deadlines; /* FIFO: all deadlines are now+T */
 	struct http_req_list waiting;	 /* suspended for a verdict */
+	struct http_park_list parked;	 /* suspended by a content reader */
 	struct verifier *verifier;
 	struct metrics *metrics;
 	unsigned shard;
@@ -115,6 +130,11 @@ void http__wait(struct http_req *r);
 /* http__ready - the answer of a waiting @r is set: resume it. */
 void http__ready(struct http_req *r);
 
+/* http__park - suspend @mc from its content reader (which returns 0);
+ * http__unpark() resumes it (harmless when it is not parked). */
+void http__park(struct http *h, struct http_park *p, struct MHD_Connection *mc);
+void http__unpark(struct http *h, struct http_park *p);
+
 /* routes.c */
 void routes__begin(struct http_req *r, const char *url);
 /* routes__body - returns 0, or -1 when the connection must be cut (far
@@ -128,5 +148,10 @@ void verify__start(struct http_req *r);
  * in_progress (their probes go on). */
 void verify__expire(struct http_req *r);
 void verify__free(struct http_req *r);
+
+/* jobs_route.c (the rest is in jobs_route.h) */
+/* jobs__expire - stop waiting for Redis: 503. */
+void jobs__expire(struct http_req *r);
+void jobs__free(struct http_req *r);
 
 #endif

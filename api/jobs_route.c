@@ -1,13 +1,17 @@
 /* jobs_route - POST/GET/DELETE /v1/jobs (see jobs_route.h).
  *
  * A POST body is read whole (routes.c keeps it, within --max-job-body)
- * and turned into rows here: CSV and plain lines through core/csv.h's
- * rows (the same as `rcptd bulk`: malformed lines become rows answered
- * invalid_syntax, never dropped), NDJSON and JSON through jansson. The
- * rows go to the job store, which runs them on this loop.
- * Results leave through libmicrohttpd's callback response: the store
- * formats a block at a time (32 KiB), so memory stays bounded whatever
- * the job's size.
+ * and turned into rows by api/jobs_parse. The rows go to the loop's job
+ * store: in process (daemon/jobstore, answered at once) or on Redis
+ * (daemon/jobq, with --redis: the request is suspended until Redis has
+ * answered, and resumed by the reply's callback).
+ * Results leave through libmicrohttpd's callback response, a block at a
+ * time (32 KiB), so memory stays bounded whatever the job's size. From
+ * Redis a block may not be there yet: the content reader then suspends
+ * the connection (MHD allows it from the content reader) and the block's
+ * arrival resumes it; the connection is "parked" with api/http.c so that
+ * a daemon that stops resumes it before MHD stops (MHD_stop_daemon()
+ * must not meet a suspended connection).
  * Owners: with API keys, the key (a job is its key's); without, the
  * client address. */
 #include "api/jobs_route.h"
@@ -20,9 +24,9 @@
 #include <time.h>
 
 #include "api/http_int.h"
-#include "api/reqparse.h"
+#include "api/jobs_parse.h"
 #include "api/verdict_json.h"
-#include "core/csv.h"
+#include "daemon/jobq.h"
 
 #define JOBS_PREFIX	"/v1/jobs"
 #define JOBS_PREFIX_LEN (sizeof(JOBS_PREFIX) - 1)
@@ -35,10 +39,12 @@
 #define JOBS_RETRY_FULL_S 60
 
 void jobs_route_bind(uv_loop_t *loop, struct jobs_binding *b,
-		     struct jobstore *js, unsigned idx, size_t max_body)
+		     struct jobstore *js, struct jobq *q, unsigned idx,
+		     size_t max_body)
 {
 	b->magic = JOBS_BINDING_MAGIC;
 	b->js = js;
+	b->q = q;
 	b->idx = idx;
 	b->max_body = max_body;
 	loop->data = b;
@@ -72,38 +78,9 @@ size_t jobs__max_body(const struct http_req *r)
 	return b ? b->max_body : r->h->cfg.max_body;
 }
 
-/* media_is - @ct names @type (any case), alone or with parameters. */
-static bool media_is(const char *ct, const char *type)
-{
-	size_t n = strlen(type);
-
-	if (ct == NULL || strncasecmp(ct, type, n) != 0)
-		return false;
-	ct += n;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	return *ct == '\0' || *ct == ';';
-}
-
-enum body_kind { BODY_CSV, BODY_PLAIN, BODY_NDJSON, BODY_JSON, BODY_NONE };
-
-static enum body_kind body_kind(const char *ct)
-{
-	if (media_is(ct, "text/csv"))
-		return BODY_CSV;
-	if (media_is(ct, "text/plain"))
-		return BODY_PLAIN;
-	if (media_is(ct, "application/x-ndjson") ||
-	    media_is(ct, "application/ndjson"))
-		return BODY_NDJSON;
-	if (reqparse_json_type(ct))
-		return BODY_JSON;
-	return BODY_NONE;
-}
-
 bool jobs__content_type(const char *ct)
 {
-	return body_kind(ct) != BODY_NONE;
+	return jobs_body_kind(ct) != JOBS_BODY_NONE;
 }
 
 /* owner - who the request is for: its key, or its address. */
@@ -130,261 +107,107 @@ static size_t owner(const struct http_req *r, char *out)
 				r->conn ? r->conn->ip : "?");
 }
 
-/* ---- POST: the body as rows ------------------------------------------------ */
-
-struct rows {
-	struct jobstore_row *row;
-	size_t n, cap, max;
-	char *header; /* borrowed or owned (see own_header) */
-	size_t headerlen;
-	bool own_header;
-};
-
-static void rows_release(struct rows *rs)
-{
-	for (size_t i = 0; i < rs->n; i++) {
-		free((char *)rs->row[i].prefix); /* input shares its block */
-		free((struct verdict *)rs->row[i].verdict);
-	}
-	free(rs->row);
-	if (rs->own_header)
-		free(rs->header);
-}
-
-/* add - one row: @prefix (taken), its address copied behind it (NULL:
- * answered by @v, taken). Returns 0, 413 past the limit, or 500. */
-static int add(struct rows *rs, char *prefix, size_t prefixlen,
-	       const char *addr, size_t addrlen, struct verdict *v)
-{
-	struct jobstore_row *r;
-
-	if (rs->n == rs->max) {
-		free(prefix);
-		free(v);
-		return 413;
-	}
-	if (rs->n == rs->cap) {
-		size_t cap = rs->cap ? rs->cap * 2 : 256;
-		r = realloc(rs->row, cap * sizeof(*r));
-		if (r == NULL)
-			goto nomem;
-		rs->row = r;
-		rs->cap = cap;
-	}
-	if (addr) {
-		char *p = realloc(prefix, prefixlen + addrlen + 1);
-		if (p == NULL)
-			goto nomem;
-		prefix = p;
-		memcpy(prefix + prefixlen, addr, addrlen);
-	}
-	r = &rs->row[rs->n++];
-	r->prefix = prefix;
-	r->prefixlen = prefixlen;
-	r->input = addr ? prefix + prefixlen : NULL;
-	r->inputlen = addrlen;
-	r->verdict = v;
-	return 0;
-nomem:
-	free(prefix);
-	free(v);
-	return 500;
-}
-
-/* add_email - a row of an NDJSON or JSON body: its one column is the
- * address, quoted as CSV wants it. */
-static int add_email(struct rows *rs, const char *s, size_t len)
-{
-	size_t q = csv_quote_size(s, len);
-	char *p = malloc(q + 1);
-
-	if (p == NULL)
-		return 500;
-	csv_quote(p, s, len);
-	return add(rs, p, q, s, len, NULL);
-}
-
-static struct verdict *invalid(const char *echo, size_t len, const char *why)
-{
-	struct verdict *v = malloc(sizeof(*v));
-
-	if (v == NULL)
-		return NULL;
-	verdict_init(v, echo, len);
-	verdict_set(v, REASON_INVALID_SYNTAX);
-	snprintf(v->message, sizeof(v->message), "%.*s",
-		 (int)sizeof(v->message) - 1, why);
-	v->checked_at = (int64_t)time(NULL);
-	return v;
-}
-
-/* parse_csv - CSV or plain lines; 0, or an HTTP status with @msg. */
-static int parse_csv(const char *body, size_t len, bool plain,
-		     const char *column, struct rows *rs, struct csv_rows *cr,
-		     char *msg, size_t msglen)
-{
-	struct csv *p = csv_new(NULL);
-	struct csv_record rec;
-	struct csv_row row;
-	size_t off = 0;
-	int rc = 0;
-	char why[400];
-
-	csv_rows_init(cr, column);
-	if (p == NULL)
-		return 500;
-	if (plain)
-		csv_set_plain(p, true);
-	for (bool end = false; rc == 0;) {
-		while (rc == 0 && csv_next(p, &rec) == 1) {
-			int c = csv_rows_classify(cr, p, &rec, &row, why,
-						  sizeof(why));
-			if (c == -1) {
-				snprintf(msg, msglen, "line %llu: %.180s",
-					 (unsigned long long)rec.line, why);
-				rc = 400;
-				break;
-			}
-			if (c < 0) {
-				rc = 500;
-				break;
-			}
-			if (row.kind == CSV_ROW_ADDRESS)
-				rc = add(rs, row.prefix, row.prefixlen,
-					 row.addr, row.addrlen, NULL);
-			else if (row.kind == CSV_ROW_INVALID) {
-				struct verdict *v = invalid(
-				    row.malformed ? rec.raw : "",
-				    row.malformed ? rec.raw_len : 0, row.why);
-				rc = v ? add(rs, row.prefix, row.prefixlen,
-					     NULL, 0, v)
-				       : (free(row.prefix), 500);
-			}
-		}
-		if (rc || end)
-			break;
-		if (off < len)
-			off += csv_feed(p, body + off, len - off);
-		else {
-			csv_finish(p);
-			end = true;
-		}
-	}
-	csv_free(p);
-	if (rc == 413)
-		snprintf(msg, msglen, "more than %zu rows (--max-job-size)",
-			 rs->max);
-	if (rc == 0 && cr->header) {
-		rs->header = cr->header;
-		rs->headerlen =
-		    cr->header_len - 1 - sizeof(CSV_VERDICT_COLUMNS);
-	}
-	return rc;
-}
-
-/* email_of - the address of one NDJSON value: {"email": "..."} or a
- * bare string. */
-static const char *email_of(json_t *v, size_t *len)
-{
-	if (json_is_object(v))
-		v = json_object_get(v, "email");
-	if (!json_is_string(v))
-		return NULL;
-	*len = json_string_length(v);
-	return json_string_value(v);
-}
-
-/* parse_ndjson - one JSON value a line; empty lines skipped. */
-static int parse_ndjson(const char *body, size_t len, struct rows *rs,
-			char *msg, size_t msglen)
-{
-	size_t line = 0, off = 0;
-	int rc = 0;
-
-	while (rc == 0 && off < len) {
-		const char *s = body + off, *nl = memchr(s, '\n', len - off);
-		size_t n = nl ? (size_t)(nl - s) : len - off;
-		json_error_t e;
-		json_t *v;
-		const char *addr;
-		size_t alen;
-
-		off += n + (nl != NULL);
-		line++;
-		while (n && (s[n - 1] == '\r' || s[n - 1] == ' ' ||
-			     s[n - 1] == '\t'))
-			n--;
-		if (n == 0)
-			continue;
-		if (reqparse_depth(s, n, REQPARSE_DEPTH_MAX) >
-		    REQPARSE_DEPTH_MAX) {
-			snprintf(msg, msglen, "line %zu: nested too deep",
-				 line);
-			return 400;
-		}
-		v = json_loadb(s, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-			       &e);
-		addr = v ? email_of(v, &alen) : NULL;
-		if (addr == NULL) {
-			snprintf(
-			    msg, msglen,
-			    "line %zu: not a JSON object with an \"email\" "
-			    "string%s%.120s",
-			    line, v ? "" : ": ", v ? "" : e.text);
-			json_decref(v);
-			return 400;
-		}
-		rc = add_email(rs, addr, alen);
-		json_decref(v);
-	}
-	if (rc == 413)
-		snprintf(msg, msglen, "more than %zu rows (--max-job-size)",
-			 rs->max);
-	return rc;
-}
-
-/* parse_json - {"emails": ["...", ...]}. */
-static int parse_json(const char *body, size_t len, struct rows *rs, char *msg,
-		      size_t msglen)
-{
-	json_error_t e;
-	json_t *root, *arr;
-	int rc = 0;
-
-	if (reqparse_depth(body, len, REQPARSE_DEPTH_MAX) >
-	    REQPARSE_DEPTH_MAX) {
-		snprintf(msg, msglen, "nested too deep");
-		return 400;
-	}
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
-	arr = json_object_get(root, "emails");
-	if (!json_is_array(arr)) {
-		snprintf(msg, msglen,
-			 "the body must be {\"emails\": [...]}%s%s",
-			 root ? "" : ": ", root ? "" : e.text);
-		json_decref(root);
-		return 400;
-	}
-	for (size_t i = 0; rc == 0 && i < json_array_size(arr); i++) {
-		json_t *v = json_array_get(arr, i);
-		if (!json_is_string(v)) {
-			snprintf(msg, msglen, "emails[%zu] is not a string", i);
-			rc = 400;
-			break;
-		}
-		rc = add_email(rs, json_string_value(v), json_string_length(v));
-	}
-	json_decref(root);
-	if (rc == 413)
-		snprintf(msg, msglen, "more than %zu rows (--max-job-size)",
-			 rs->max);
-	return rc;
-}
-
 /* query - the query parameter @name, or NULL. */
 static const char *query(struct http_req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->mc, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* store_error - the answer to a store's error @rc (negative). */
+static void store_error(struct http_req *r, int rc, unsigned max_rows)
+{
+	switch (rc) {
+	case JOBSTORE_NOT_FOUND:
+		http__error(r, 404, "not_found", "no such job");
+		break;
+	case JOBSTORE_TOO_MANY:
+		r->retry_after = JOBS_RETRY_BUSY_S;
+		http__error(r, 429, "too_many_jobs",
+			    "this key has as many jobs running as it may "
+			    "(--max-jobs-per-key); retry when one is done");
+		break;
+	case JOBSTORE_TOO_LARGE:
+		http__error(r, 413, "too_many_rows",
+			    "more than %u rows (--max-job-size)", max_rows);
+		break;
+	case JOBSTORE_FULL:
+	case JOBSTORE_NO_LOOP:
+		r->retry_after = JOBS_RETRY_FULL_S;
+		http__error(r, 503, "unavailable",
+			    "no room for another job now");
+		break;
+	case JOBSTORE_UNAVAILABLE:
+		r->retry_after = JOBS_RETRY_BUSY_S;
+		http__error(r, 503, "unavailable",
+			    "the job store (Redis) is not answering");
+		break;
+	default:
+		http__error(r, 500, "internal", "out of memory");
+		break;
+	}
+}
+
+/* ---- waiting for Redis ------------------------------------------------------- */
+
+/* wait_for - @rc is jobq's answer to a call made for @r: wait for its
+ * callback, or answer the error now. */
+static void wait_for(struct http_req *r, int rc, const struct jobs_binding *b)
+{
+	if (rc == 0) {
+		http__wait(r);
+		return;
+	}
+	r->jop = NULL;
+	store_error(r, rc, jobq_max_rows(b->q));
+}
+
+/* done_waiting - the callback of r->jop has run: answer. */
+static void done_waiting(struct http_req *r)
+{
+	r->jop = NULL;
+	http__ready(r);
+}
+
+void jobs__expire(struct http_req *r)
+{
+	if (r->jop)
+		jobq_op_cancel(r->jop);
+	r->jop = NULL;
+	r->retry_after = JOBS_RETRY_BUSY_S;
+	http__error(r, 503, "unavailable", "the server is stopping");
+	http__ready(r);
+}
+
+void jobs__free(struct http_req *r)
+{
+	if (r->jop)
+		jobq_op_cancel(r->jop);
+	r->jop = NULL;
+}
+
+/* ---- POST ------------------------------------------------------------------------ */
+
+static void created(struct http_req *r, const char *id, size_t total)
+{
+	char loc[64];
+
+	if (http__respond_json(r, 202,
+			       json_pack("{s:s,s:I}", "id", id, "total",
+					 (json_int_t)total)) == 0) {
+		snprintf(loc, sizeof(loc), JOBS_PREFIX "/%s", id);
+		MHD_add_response_header(r->resp, "Location", loc);
+	}
+}
+
+static void on_created(void *data, int err, const char *id)
+{
+	struct http_req *r = data;
+
+	if (err)
+		store_error(r, err, jobq_max_rows(binding(r)->q));
+	else
+		created(r, id, r->addresses);
+	done_waiting(r);
 }
 
 static void create(struct http_req *r, const struct jobs_binding *b,
@@ -392,70 +215,31 @@ static void create(struct http_req *r, const struct jobs_binding *b,
 {
 	const char *ct =
 	    MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, "Content-Type");
-	enum body_kind kind = body_kind(ct);
-	const char *body = r->body ? r->body : "";
-	struct rows rs = {.max = jobstore_max_rows(b->js)};
-	struct csv_rows cr;
-	char msg[HTTP_ERR_MSG_MAX] = "", id[JOBSTORE_ID_LEN + 1], loc[64];
+	unsigned max = b->q ? jobq_max_rows(b->q) : jobstore_max_rows(b->js);
+	struct jobs_rows rs = {.max = max};
+	char msg[HTTP_ERR_MSG_MAX] = "", id[JOBSTORE_ID_LEN + 1];
 	int rc;
 
-	csv_rows_init(&cr, NULL);
-	if (kind == BODY_CSV || kind == BODY_PLAIN)
-		rc = parse_csv(body, r->body_len, kind == BODY_PLAIN,
-			       query(r, "column"), &rs, &cr, msg, sizeof(msg));
-	else if (kind == BODY_NDJSON)
-		rc = parse_ndjson(body, r->body_len, &rs, msg, sizeof(msg));
-	else
-		rc = parse_json(body, r->body_len, &rs, msg, sizeof(msg));
-	if (rc == 0 && rs.header == NULL) {
-		rs.header = "email";
-		rs.headerlen = 5;
-	}
-	if (rc == 0) {
-		rc = jobstore_create(b->js, b->idx, own, ownlen, rs.header,
-				     rs.headerlen, rs.row, rs.n, id);
-		switch (rc) {
-		case JOBSTORE_OK:
-			break;
-		case JOBSTORE_TOO_MANY:
-			r->retry_after = JOBS_RETRY_BUSY_S;
-			http__error(r, 429, "too_many_jobs",
-				    "this key has as many jobs running as it "
-				    "may (--max-jobs-per-key); retry when one "
-				    "is done");
-			goto out;
-		case JOBSTORE_TOO_LARGE:
-			rc = 413;
-			snprintf(msg, sizeof(msg),
-				 "more than %zu rows (--max-job-size)", rs.max);
-			break;
-		case JOBSTORE_FULL:
-		case JOBSTORE_NO_LOOP:
-			r->retry_after = JOBS_RETRY_FULL_S;
-			http__error(r, 503, "unavailable",
-				    "no room for another job now");
-			goto out;
-		default:
-			rc = 500;
-			break;
-		}
-	}
+	rc = jobs_parse(jobs_body_kind(ct), r->body ? r->body : "", r->body_len,
+			query(r, "column"), &rs, msg, sizeof(msg));
+	r->addresses = (unsigned)rs.n;
 	if (rc == 400)
 		http__error(r, 400, "bad_request", "%s", msg);
 	else if (rc == 413)
 		http__error(r, 413, "too_many_rows", "%s", msg);
 	else if (rc != 0)
 		http__error(r, 500, "internal", "out of memory");
-	else if (http__respond_json(r, 202,
-				    json_pack("{s:s,s:I}", "id", id, "total",
-					      (json_int_t)rs.n)) == 0) {
-		snprintf(loc, sizeof(loc), JOBS_PREFIX "/%s", id);
-		MHD_add_response_header(r->resp, "Location", loc);
-	}
-out:
-	r->addresses = (unsigned)rs.n;
-	rows_release(&rs);
-	csv_rows_release(&cr);
+	else if (b->q)
+		wait_for(r,
+			 jobq_create(b->q, own, ownlen, rs.header, rs.headerlen,
+				     rs.row, rs.n, on_created, r, &r->jop),
+			 b);
+	else if ((rc = jobstore_create(b->js, b->idx, own, ownlen, rs.header,
+				       rs.headerlen, rs.row, rs.n, id)) < 0)
+		store_error(r, rc, max);
+	else
+		created(r, id, rs.n);
+	jobs_rows_release(&rs);
 }
 
 /* ---- GET and DELETE ---------------------------------------------------------- */
@@ -470,37 +254,132 @@ static json_t *time_or_null(int64_t t)
 	return json_string(buf);
 }
 
-static void status(struct http_req *r, const struct jobs_binding *b,
-		   const char *id, const char *own, size_t ownlen)
+static void status_answer(struct http_req *r, const struct jobstore_status *st)
 {
-	struct jobstore_status st;
-	json_t *doc;
-
-	if (jobstore_status(b->js, id, own, ownlen, &st) < 0) {
-		http__error(r, 404, "not_found", "no such job");
-		return;
-	}
-	doc = json_pack(
+	json_t *doc = json_pack(
 	    "{s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I,s:I},s:I,s:f,s:o,s:o,s:o}", "id",
-	    st.id, "state", jobstore_state_name(st.state), "total",
-	    (json_int_t)st.total, "done", (json_int_t)st.done, "counts",
-	    "deliverable", (json_int_t)st.counts[VERDICT_DELIVERABLE],
-	    "undeliverable", (json_int_t)st.counts[VERDICT_UNDELIVERABLE],
-	    "risky", (json_int_t)st.counts[VERDICT_RISKY], "unknown",
-	    (json_int_t)st.counts[VERDICT_UNKNOWN], "duplicates",
-	    (json_int_t)st.duplicates, "rate", st.rate, "eta_seconds",
-	    st.eta_s >= 0 ? json_integer(st.eta_s) : json_null(), "created_at",
-	    time_or_null(st.created_at), "finished_at",
-	    time_or_null(st.finished_at));
+	    st->id, "state", jobstore_state_name(st->state), "total",
+	    (json_int_t)st->total, "done", (json_int_t)st->done, "counts",
+	    "deliverable", (json_int_t)st->counts[VERDICT_DELIVERABLE],
+	    "undeliverable", (json_int_t)st->counts[VERDICT_UNDELIVERABLE],
+	    "risky", (json_int_t)st->counts[VERDICT_RISKY], "unknown",
+	    (json_int_t)st->counts[VERDICT_UNKNOWN], "duplicates",
+	    (json_int_t)st->duplicates, "rate", st->rate, "eta_seconds",
+	    st->eta_s >= 0 ? json_integer(st->eta_s) : json_null(),
+	    "created_at", time_or_null(st->created_at), "finished_at",
+	    time_or_null(st->finished_at));
+
 	if (http__respond_json(r, 200, doc) < 0)
 		http__error(r, 500, "internal", "out of memory");
 }
 
+static void on_status(void *data, int err, const struct jobstore_status *st)
+{
+	struct http_req *r = data;
+
+	if (err)
+		store_error(r, err, 0);
+	else
+		status_answer(r, st);
+	done_waiting(r);
+}
+
+static void status(struct http_req *r, const struct jobs_binding *b,
+		   const char *id, const char *own, size_t ownlen)
+{
+	struct jobstore_status st;
+	int rc;
+
+	if (b->q) {
+		wait_for(
+		    r,
+		    jobq_status(b->q, id, own, ownlen, on_status, r, &r->jop),
+		    b);
+		return;
+	}
+	rc = jobstore_status(b->js, id, own, ownlen, &st);
+	if (rc < 0)
+		store_error(r, rc, 0);
+	else
+		status_answer(r, &st);
+}
+
+static void cancel_answer(struct http_req *r, const char *id, bool deleted)
+{
+	if (deleted)
+		http__respond_raw(r, 204, NULL, 0, NULL);
+	else
+		http__respond_json(
+		    r, 202,
+		    json_pack("{s:s,s:s}", "id", id, "state", "cancelled"));
+}
+
+static void on_cancelled(void *data, int err, bool deleted)
+{
+	struct http_req *r = data;
+
+	if (err)
+		store_error(r, err, 0);
+	else
+		cancel_answer(r, r->job_id, deleted);
+	done_waiting(r);
+}
+
+static void cancel(struct http_req *r, const struct jobs_binding *b,
+		   const char *id, const char *own, size_t ownlen)
+{
+	bool deleted = false;
+	int rc;
+
+	if (b->q) {
+		memcpy(r->job_id, id, sizeof(r->job_id));
+		wait_for(r,
+			 jobq_cancel(b->q, id, own, ownlen, on_cancelled, r,
+				     &r->jop),
+			 b);
+		return;
+	}
+	rc = jobstore_cancel(b->js, id, own, ownlen, &deleted);
+	if (rc < 0)
+		store_error(r, rc, 0);
+	else
+		cancel_answer(r, id, deleted);
+}
+
+/* ---- results ------------------------------------------------------------------ */
+
+/* A results response: the reader of either store. */
+struct results {
+	struct jobstore_reader *local;
+	struct jobq_reader *remote;
+	struct http *h;
+	struct MHD_Connection *mc;
+	struct http_park park;
+};
+
+static void on_block(void *data)
+{
+	struct results *res = data;
+
+	http__unpark(res->h, &res->park);
+}
+
 static ssize_t read_cb(void *cls, uint64_t pos, char *buf, size_t max)
 {
-	long n = jobstore_read(cls, buf, max);
+	struct results *res = cls;
+	long n;
 
 	(void)pos;
+	if (res->local)
+		n = jobstore_read(res->local, buf, max);
+	else if (res->park.closing || res->h->closing)
+		n = -1; /* the daemon stops: cut the answer */
+	else
+		n = jobq_read(res->remote, buf, max, on_block, res);
+	if (n == JOBQ_AGAIN) {
+		http__park(res->h, &res->park, res->mc);
+		return 0;
+	}
 	if (n < 0)
 		return MHD_CONTENT_READER_END_WITH_ERROR;
 	if (n == 0)
@@ -510,31 +389,33 @@ static ssize_t read_cb(void *cls, uint64_t pos, char *buf, size_t max)
 
 static void read_free(void *cls)
 {
-	jobstore_reader_free(cls);
+	struct results *res = cls;
+
+	http__unpark(res->h, &res->park);
+	jobstore_reader_free(res->local);
+	jobq_reader_free(res->remote);
+	free(res);
 }
 
-static void results(struct http_req *r, const struct jobs_binding *b,
-		    const char *id, const char *own, size_t ownlen)
+static void respond_results(struct http_req *r, enum jobstore_format format,
+			    struct jobstore_reader *local,
+			    struct jobq_reader *remote)
 {
-	const char *f = query(r, "format");
-	enum jobstore_format format = JOBSTORE_CSV;
-	struct jobstore_reader *rd;
-	struct MHD_Response *resp;
+	struct results *res = calloc(1, sizeof(*res));
+	struct MHD_Response *resp = NULL;
 
-	if (f && strcmp(f, "ndjson") == 0)
-		format = JOBSTORE_NDJSON;
-	else if (f && strcmp(f, "csv") != 0) {
-		http__error(r, 400, "bad_request", "format= is csv or ndjson");
-		return;
+	if (res) {
+		res->local = local;
+		res->remote = remote;
+		res->h = r->h;
+		res->mc = r->mc;
+		resp = MHD_create_response_from_callback(
+		    MHD_SIZE_UNKNOWN, JOBS_BLOCK, read_cb, res, read_free);
 	}
-	if (jobstore_reader_new(b->js, id, own, ownlen, format, &rd) < 0) {
-		http__error(r, 404, "not_found", "no such job");
-		return;
-	}
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, JOBS_BLOCK,
-						 read_cb, rd, read_free);
 	if (resp == NULL) {
-		jobstore_reader_free(rd);
+		free(res);
+		jobstore_reader_free(local);
+		jobq_reader_free(remote);
 		http__error(r, 500, "internal", "out of memory");
 		return;
 	}
@@ -556,21 +437,48 @@ static void results(struct http_req *r, const struct jobs_binding *b,
 	r->status = 200;
 }
 
-static void cancel(struct http_req *r, const struct jobs_binding *b,
-		   const char *id, const char *own, size_t ownlen)
+static enum jobstore_format format_of(struct http_req *r)
 {
-	bool deleted = false;
+	const char *f = query(r, "format");
 
-	if (jobstore_cancel(b->js, id, own, ownlen, &deleted) < 0) {
-		http__error(r, 404, "not_found", "no such job");
+	return f && strcmp(f, "ndjson") == 0 ? JOBSTORE_NDJSON : JOBSTORE_CSV;
+}
+
+static void on_reader(void *data, int err, struct jobq_reader *rd)
+{
+	struct http_req *r = data;
+
+	if (err)
+		store_error(r, err, 0);
+	else
+		respond_results(r, format_of(r), NULL, rd);
+	done_waiting(r);
+}
+
+static void results(struct http_req *r, const struct jobs_binding *b,
+		    const char *id, const char *own, size_t ownlen)
+{
+	const char *f = query(r, "format");
+	enum jobstore_format format = format_of(r);
+	struct jobstore_reader *rd;
+	int rc;
+
+	if (f && strcmp(f, "ndjson") != 0 && strcmp(f, "csv") != 0) {
+		http__error(r, 400, "bad_request", "format= is csv or ndjson");
 		return;
 	}
-	if (deleted)
-		http__respond_raw(r, 204, NULL, 0, NULL);
+	if (b->q) {
+		wait_for(r,
+			 jobq_reader_new(b->q, id, own, ownlen, format,
+					 on_reader, r, &r->jop),
+			 b);
+		return;
+	}
+	rc = jobstore_reader_new(b->js, id, own, ownlen, format, &rd);
+	if (rc < 0)
+		store_error(r, rc, 0);
 	else
-		http__respond_json(
-		    r, 202,
-		    json_pack("{s:s,s:s}", "id", id, "state", "cancelled"));
+		respond_results(r, format, rd, NULL);
 }
 
 void jobs__start(struct http_req *r)

@@ -34,17 +34,22 @@
 /* A job's body: 100 000 rows of a wide export are tens of MiB; the
  * default --max-job-body is 64 MiB (config.c). */
 
+struct jobq;
+
 struct jobs_binding {
 	uint32_t magic;
-	struct jobstore *js;
-	unsigned idx;	 /* the loop's index in the store */
-	size_t max_body; /* --max-job-body */
+	struct jobstore *js; /* in process, or */
+	struct jobq *q;	     /* on Redis (--redis): used when not NULL */
+	unsigned idx;	     /* the loop's index in the store */
+	size_t max_body;     /* --max-job-body */
 };
 
 /* jobs_route_bind - make @b (which must outlive the loop's HTTP) the
- * loop's job binding: @loop->data = @b. */
+ * loop's job binding: @loop->data = @b. Jobs go to @q when it is not
+ * NULL (then @js may be NULL), else to @js. */
 void jobs_route_bind(uv_loop_t *loop, struct jobs_binding *b,
-		     struct jobstore *js, unsigned idx, size_t max_body);
+		     struct jobstore *js, struct jobq *q, unsigned idx,
+		     size_t max_body);
 
 struct http_req;
 

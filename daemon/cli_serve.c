@@ -49,6 +49,7 @@
 #include "daemon/config.h"
 #include "daemon/engine.h"
 #include "daemon/hostgate.h"
+#include "daemon/jobq.h"
 #include "daemon/jobstore.h"
 #include "daemon/listfiles.h"
 #include "daemon/log.h"
@@ -85,6 +86,7 @@ struct worker {
 	struct verifier *ver;
 	struct http *http;
 	struct jobs_binding jobs; /* the loop's data: its job store */
+	struct jobq *jq;	  /* with --redis: jobs on Redis Streams */
 	bool jobs_attached;
 	int listen_fd;
 	bool handles; /* async and collect initialised */
@@ -436,7 +438,27 @@ static int worker_setup(struct worker *w, char *err, size_t len)
 		return -1;
 	}
 	w->jobs_attached = true;
-	jobs_route_bind(&w->loop, &w->jobs, s->jobs, w->idx, c->max_job_body);
+	/* With Redis, jobs live there (any instance takes their rows); the
+	 * in-process store stays for nothing but a job route's fallback. */
+	if (c->redis && c->redis[0]) {
+		struct jobq_config qc = {
+		    .redis_url = c->redis,
+		    .timeout_ms = c->redis_timeout,
+		    .max_rows = c->max_job_size,
+		    .max_jobs_per_owner = c->max_jobs_per_key,
+		    .retention_ms = c->job_retention,
+		    .claim_timeout_ms = c->job_claim_timeout,
+		};
+		job_config_defaults(&qc.job);
+		qc.job.greylist_retry_ms = c->greylist_retry;
+		qc.job.deadline_ms = c->job_deadline;
+		if (jobq_new(&w->loop, &qc, w->ver, &w->jq, err, len) < 0) {
+			close(fd);
+			return -1;
+		}
+	}
+	jobs_route_bind(&w->loop, &w->jobs, s->jobs, w->jq, w->idx,
+			c->max_job_body);
 	if (http_new(&w->loop, &hc, fd, w->ver, s->metrics, w->idx, s->rl,
 		     &hooks, &w->http, err, len) < 0)
 		return -1;
@@ -509,6 +531,9 @@ static void worker_teardown(struct worker *w)
 	if (w->jobs_attached)
 		jobstore_detach(w->s->jobs, w->idx); /* before the verifier */
 	w->jobs_attached = false;
+	if (w->jq) /* its chunks let go, before the verifier closes */
+		jobq_close(w->jq, NULL, NULL);
+	w->jq = NULL;
 	if (w->ver)
 		verifier_close(w->ver);
 	if (w->eng)

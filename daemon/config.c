@@ -188,6 +188,15 @@ static const struct opt opts[] = {
      1000, "N: jobs queued or running at once per API key (or client)"},
     {"job-retention", OPT_DURATION, OFF(job_retention), SCOPE_SERVE, "24h",
      1000, 604800000, "DURATION: keep a finished job's results this long"},
+    /* With --redis, a chunk of a job whose worker has been silent this
+     * long is taken over by another (the worker refreshes its claim
+     * every third of it). A minute: a worker that died costs a minute,
+     * and a pause of the process (a slow Redis, a stopped container)
+     * shorter than that costs nothing. */
+    {"job-claim-timeout", OPT_DURATION, OFF(job_claim_timeout), SCOPE_SERVE,
+     "60s", 300, 3600000,
+     "DURATION: with --redis, another worker takes over a silent one's "
+     "rows after this"},
     {"job-window", OPT_COUNT, OFF(job_window), SCOPE_BULK | SCOPE_SERVE, "1000",
      1, 100000, "N: addresses of one job being verified at once"},
     /* relay-test: the default outside domain is under .invalid (RFC

@@ -102,11 +102,12 @@ struct config {
 	char *progress;		 /* bulk: auto|bar|lines|none */
 	unsigned greylist_retry; /* 0: a greylisted answer is final */
 	unsigned job_deadline;
-	unsigned job_window;	   /* addresses of one job at the verifier */
-	unsigned max_job_size;	   /* serve: rows of one job */
-	unsigned max_job_body;	   /* serve: octets of a POST /v1/jobs */
-	unsigned max_jobs_per_key; /* serve: queued or running */
-	unsigned job_retention;	   /* serve: a finished job is kept */
+	unsigned job_window;	    /* addresses of one job at the verifier */
+	unsigned max_job_size;	    /* serve: rows of one job */
+	unsigned max_job_body;	    /* serve: octets of a POST /v1/jobs */
+	unsigned max_jobs_per_key;  /* serve: queued or running */
+	unsigned job_retention;	    /* serve: a finished job is kept */
+	unsigned job_claim_timeout; /* serve --redis: a silent worker's rows */
 	/* relay-test */
 	char *outside;	     /* the foreign domain of the tests */
 	char *server_domain; /* "": HOST when it is a name */

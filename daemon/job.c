@@ -57,8 +57,9 @@ struct entry {
 	uint64_t *rows;		   /* rows waiting for the verdict */
 	size_t nrows, caprows;
 	unsigned tries;
-	uint64_t due; /* WAIT: loop time of the retry */
-	char *input;  /* the first row's input, until DONE */
+	uint64_t due;	  /* WAIT: loop time of the retry */
+	uint64_t born_ms; /* loop time it was taken (deadline_per_row) */
+	char *input;	  /* the first row's input, until DONE */
 	size_t inlen;
 	char *pack; /* WAIT: the greylisted verdict; DONE: the verdict */
 	size_t packlen;
@@ -169,6 +170,7 @@ static struct entry *entry_new(struct job *j, const char *key, size_t keylen,
 	memcpy(e->key, key, keylen);
 	e->keylen = keylen;
 	e->j = j;
+	e->born_ms = uv_now(j->loop);
 	TAILQ_INSERT_TAIL(&j->entries, e, all);
 	return e;
 }
@@ -377,11 +379,11 @@ static void arm_retry(struct job *j)
 static bool can_retry(const struct job *j, const struct entry *e)
 {
 	uint64_t now = uv_now(j->loop);
+	uint64_t from = j->cfg.deadline_per_row ? e->born_ms : j->start_ms;
 
 	return j->cfg.greylist_retry_ms > 0 && !j->no_retry && !j->cancelled &&
 	       e->keyed && e->tries < JOB_GREYLIST_TRIES_MAX &&
-	       now - j->start_ms + j->cfg.greylist_retry_ms <=
-		   j->cfg.deadline_ms;
+	       now - from + j->cfg.greylist_retry_ms <= j->cfg.deadline_ms;
 }
 
 /* answered - @e's verdict @v from the verifier: final, or greylisted

@@ -28,8 +28,9 @@
  * while the job's deadline allows a retry: the address waits
  * `greylist_retry_ms` (Postgrey's default delay is 300 s) on a timer and
  * is asked again, skipping the cache, up to JOB_GREYLIST_TRIES_MAX times;
- * only then, or once `deadline_ms` from the job's start would be passed,
- * is the greylisted verdict given. A verifier that is busy (its probe
+ * only then, or once `deadline_ms` from the job's start (or from the
+ * address's first ask, with deadline_per_row) would be passed, is the
+ * greylisted verdict given. A verifier that is busy (its probe
  * queue is full) is asked again after JOB_BUSY_RETRY_MS.
  *
  * Results: result() runs exactly once for every row pulled, unless the
@@ -98,6 +99,10 @@ struct job_config {
 	unsigned deadline_ms;	    /* from job_start(); 0: no retry */
 	size_t dedupe_bytes;	    /* 0: keep none once done */
 	bool fresh;		    /* skip the cache for every row */
+	/* The deadline counts from each address's first ask instead of
+	 * job_start(): a job that never ends (daemon/jobq's worker runs one
+	 * for all the chunks it takes). */
+	bool deadline_per_row;
 };
 
 /* A row: @input (@len octets) is borrowed for the pull() call. */

@@ -17,10 +17,9 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "api/verdict_json.h"
-#include "core/csv.h"
 #include "core/htab.h"
 #include "core/vpack.h"
+#include "daemon/jobfmt.h"
 
 /* A row. Its text (original columns, then the input) is one block. */
 struct js_row {
@@ -332,8 +331,7 @@ void jobstore_free(struct jobstore *js)
 
 /* ---- the routes' calls ---------------------------------------------------------- */
 
-/* new_id - 128 random bits, hex. */
-static int new_id(char id[JOBSTORE_ID_LEN + 1])
+int jobstore_new_id(char id[JOBSTORE_ID_LEN + 1])
 {
 	unsigned char r[JOBSTORE_ID_LEN / 2];
 
@@ -407,7 +405,7 @@ int jobstore_create(struct jobstore *js, unsigned idx, const void *owner,
 	j->state = JOBSTORE_QUEUED;
 	j->created_at = (int64_t)time(NULL);
 	j->header = malloc(headerlen + 1);
-	if (j->header == NULL || new_id(j->id) < 0 ||
+	if (j->header == NULL || jobstore_new_id(j->id) < 0 ||
 	    copy_rows(j, rows, nrows) < 0) {
 		job_release(j);
 		return JOBSTORE_NOMEM;
@@ -516,9 +514,9 @@ struct jobstore_reader {
 	struct js_job *j;
 	enum jobstore_format format;
 	bool header_done;
-	size_t row; /* the next row to look at */
-	char *buf;  /* one formatted row not yet handed out */
-	size_t len, off, cap;
+	size_t row;	       /* the next row to look at */
+	struct jobfmt_buf out; /* one formatted row not yet handed out */
+	size_t off;
 };
 
 int jobstore_reader_new(struct jobstore *js, const char *id, const void *owner,
@@ -556,83 +554,23 @@ void jobstore_reader_free(struct jobstore_reader *rd)
 	if (--rd->j->refs == 0 && !rd->j->listed && rd->j->job == NULL)
 		job_release(rd->j);
 	pthread_mutex_unlock(&rd->js->mu);
-	free(rd->buf);
+	free(rd->out.buf);
 	free(rd);
 }
 
-static int reserve(struct jobstore_reader *rd, size_t need)
-{
-	if (need <= rd->cap)
-		return 0;
-	char *b = realloc(rd->buf, need);
-	if (b == NULL)
-		return -1;
-	rd->buf = b;
-	rd->cap = need;
-	return 0;
-}
-
-/* format_row - row @i (done: its verdict in @v) into rd->buf. */
-static int format_row(struct jobstore_reader *rd, const struct js_row *r,
-		      size_t i, struct verdict *v)
-{
-	if (rd->format == JOBSTORE_CSV) {
-		if (reserve(rd, r->prefixlen + CSV_VERDICT_MAX + 2) < 0)
-			return -1;
-		memcpy(rd->buf, r->text, r->prefixlen);
-		rd->len = r->prefixlen;
-		rd->buf[rd->len++] = ',';
-		rd->len += csv_verdict_fields(v, rd->buf + rd->len);
-		rd->buf[rd->len++] = '\n';
-		return 0;
-	}
-	if (r->has_input) { /* its own echo: a repeat carries the first's */
-		struct verdict echo;
-		verdict_init(&echo, r->text + r->prefixlen, r->inputlen);
-		memcpy(v->email, echo.email, sizeof(v->email));
-		v->email_truncated = echo.email_truncated;
-	}
-	json_t *row = json_pack("{s:I}", "row", (json_int_t)i);
-	json_t *o = verdict_to_json(v);
-	char *text = NULL;
-	if (row && o && json_object_update(row, o) == 0)
-		text = json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(row);
-	json_decref(o);
-	if (text == NULL)
-		return -1;
-	size_t n = strlen(text);
-	int rc = reserve(rd, n + 1);
-	if (rc == 0) {
-		memcpy(rd->buf, text, n);
-		rd->buf[n] = '\n';
-		rd->len = n + 1;
-	}
-	free(text);
-	return rc;
-}
-
-/* produce - the next piece into rd->buf: 1, or 0 at the end, -1 when
+/* produce - the next piece into rd->out: 1, or 0 at the end, -1 when
  * memory runs out. */
 static int produce(struct jobstore_reader *rd)
 {
 	struct js_job *j = rd->j;
 	int rc = 0;
 
-	rd->len = rd->off = 0;
+	rd->out.len = rd->off = 0;
 	pthread_mutex_lock(&rd->js->mu);
 	if (!rd->header_done) {
 		rd->header_done = true;
-		rc =
-		    reserve(rd, j->headerlen + sizeof(CSV_VERDICT_COLUMNS) + 2);
-		if (rc == 0) {
-			memcpy(rd->buf, j->header, j->headerlen);
-			rd->len = j->headerlen;
-			rd->len += (size_t)snprintf(rd->buf + rd->len,
-						    rd->cap - rd->len, ",%s\n",
-						    CSV_VERDICT_COLUMNS);
-			rc = 1;
-		}
+		rc = jobfmt_header(&rd->out, j->header, j->headerlen) < 0 ? -1
+									  : 1;
 	}
 	while (rc == 0 && rd->row < j->nrows) {
 		const struct js_row *r = &j->rows[rd->row++];
@@ -641,7 +579,12 @@ static int produce(struct jobstore_reader *rd)
 			continue; /* not done yet */
 		if (vpack_decode(r->pack, r->packlen, &v) < 0)
 			continue; /* cannot happen: our own packing */
-		rc = format_row(rd, r, rd->row - 1, &v) < 0 ? -1 : 1;
+		rc = jobfmt_row(&rd->out, rd->format, rd->row - 1, r->text,
+				r->prefixlen,
+				r->has_input ? r->text + r->prefixlen : NULL,
+				r->inputlen, &v) < 0
+			 ? -1
+			 : 1;
 	}
 	pthread_mutex_unlock(&rd->js->mu);
 	return rc;
@@ -652,17 +595,17 @@ long jobstore_read(struct jobstore_reader *rd, char *buf, size_t len)
 	size_t n = 0;
 
 	while (n < len) {
-		if (rd->off == rd->len) {
+		if (rd->off == rd->out.len) {
 			int rc = produce(rd);
 			if (rc < 0)
 				return n ? (long)n : -1;
 			if (rc == 0)
 				break;
 		}
-		size_t k = rd->len - rd->off;
+		size_t k = rd->out.len - rd->off;
 		if (k > len - n)
 			k = len - n;
-		memcpy(buf + n, rd->buf + rd->off, k);
+		memcpy(buf + n, rd->out.buf + rd->off, k);
 		rd->off += k;
 		n += k;
 	}

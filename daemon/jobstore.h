@@ -56,7 +56,9 @@ enum jobstore_err {
 	JOBSTORE_FULL = -3,	 /* 503: JOBSTORE_JOBS_MAX */
 	JOBSTORE_NOMEM = -4,	 /* 500 */
 	JOBSTORE_TOO_LARGE = -5, /* 413: max_rows */
-	JOBSTORE_NO_LOOP = -6	 /* 503: the loop is not attached */
+	JOBSTORE_NO_LOOP = -6,	 /* 503: the loop is not attached */
+	JOBSTORE_UNAVAILABLE =
+	    -7 /* 503: Redis did not answer (daemon/jobq.h) */
 };
 
 enum jobstore_state {
@@ -156,5 +158,9 @@ long jobstore_read(struct jobstore_reader *rd, char *buf, size_t len);
 void jobstore_reader_free(struct jobstore_reader *rd); /* NULL: no-op */
 
 const char *jobstore_state_name(enum jobstore_state s);
+
+/* jobstore_new_id - a fresh job id: 128 random bits in hex. 0, or -1
+ * when the kernel gives no randomness. */
+int jobstore_new_id(char id[JOBSTORE_ID_LEN + 1]);
 
 #endif

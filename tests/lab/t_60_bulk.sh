@@ -10,8 +10,7 @@
 #   3. `rcptd bulk --resume` after SIGINT writes the same file as one
 #      uninterrupted run;
 #   4. the same list as an API job (in process): the same verdicts.
-# (The Redis-shared job with an instance killed by SIGKILL needs the
-# Redis job store, which is not written yet.)
+# (Jobs on Redis, shared by two instances, one killed: t_62_jobs_redis.)
 
 W=$LAB_RUN/bulk
 mkdir -p "$W"

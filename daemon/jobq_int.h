@@ -1,0 +1,76 @@
+/* jobq_int - what daemon/jobq.c (the routes' side) and daemon/jobq_worker.c
+ * (the stream's consumer) share: the queue struct, the key names and the
+ * Lua scripts. Not for other modules: their contract is daemon/jobq.h. */
+#ifndef RCPTD_DAEMON_JOBQ_INT_H
+#define RCPTD_DAEMON_JOBQ_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <uv.h>
+
+#include "daemon/job.h"
+#include "daemon/jobq.h"
+#include "daemon/redis_conn.h"
+
+#define JOBQ_STREAM "rcptd:v1:jobs"
+#define JOBQ_GROUP  "workers"
+/* "rcptd:v1:job:" + an id + ":res" */
+#define JOBQ_KEY_MAX 64
+/* An owner's hash in hex. */
+#define JOBQ_OWNER_HEX 16
+/* A stream entry id: two 64-bit numbers and a dash. */
+#define JOBQ_ENTRY_ID_MAX 48
+/* The consumer's name: host name (64), pid, loop, random. */
+#define JOBQ_CONSUMER_MAX 128
+
+struct jobq_chunk;
+TAILQ_HEAD(jobq_chunk_list, jobq_chunk);
+
+struct jobq {
+	uv_loop_t *loop;
+	struct jobq_config cfg;
+	struct redis_conn *rc;
+	struct verifier *v;
+	char consumer[JOBQ_CONSUMER_MAX];
+	/* the worker (jobq_worker.c) */
+	uv_timer_t tick;
+	struct jobq_chunk_list chunks;
+	unsigned nchunks;
+	uint64_t next_seq;
+	struct job *job; /* verifies every chunk's rows (jobq_worker.c) */
+	bool worker, group_made, taking, stopping, closing;
+	uint64_t last_autoclaim, last_heartbeat, last_watch; /* uv_now */
+	char cursor[JOBQ_ENTRY_ID_MAX];			     /* XAUTOCLAIM's */
+	struct jobq_stats stats;
+	/* closing: the connection and the timer */
+	unsigned closing_parts;
+	void (*closed_cb)(void *);
+	void *closed_data;
+};
+
+/* Keys of job @id. */
+void jobq__key(char *out, const char *id, const char *suffix);
+void jobq__owner_key(char *out, const char *owner_hex);
+
+/* jobq__store - send the store script for @n results of job @id (the
+ * worker's flushes and the creation's rows answered at once). @idx,
+ * @status and @rec/@reclen are parallel arrays. Returns 0 and the
+ * command's callback will run, or -1 (not sent). */
+int jobq__store(struct jobq *q, const char *id, const char *owner_hex,
+		uint64_t dup, size_t n, const uint64_t *idx,
+		const unsigned char *status, char *const *rec,
+		const size_t *reclen, redis_conn_cb cb, void *data);
+
+/* jobq__ignore - the callback of a command whose answer does not matter
+ * (it is best effort, or its effect is checked later). */
+void jobq__ignore(void *data, enum redis_conn_status s, const redisReply *r);
+
+/* The worker's side (jobq_worker.c). */
+int jobq__worker_start(struct jobq *q);
+void jobq__worker_stop(struct jobq *q);
+
+/* jobq__now_s - Unix seconds, for the jobs' timestamps. */
+int64_t jobq__now_s(void);
+
+#endif
