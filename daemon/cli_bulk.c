@@ -510,6 +510,9 @@ static int run_online(struct bulk *b)
 	b->ver = verifier_new(b->eng, b->cache, b->lists, 0);
 	job_config_defaults(&jc);
 	jc.window = c->job_window;
+	/* A domain may fill every session its MX host allows (issue 6
+	 * bench: the default 10 kept one session of a big domain going). */
+	jc.domain_window = c->per_host_concurrency * c->rcpt_per_session;
 	jc.greylist_retry_ms = c->greylist_retry;
 	jc.deadline_ms = c->job_deadline;
 	if (b->ver == NULL ||

@@ -370,6 +370,7 @@ static struct jobstore *jobs_new(const struct config *c, unsigned loops)
 
 	job_config_defaults(&jc.job);
 	jc.job.window = c->job_window;
+	jc.job.domain_window = c->per_host_concurrency * c->rcpt_per_session;
 	jc.job.greylist_retry_ms = c->greylist_retry;
 	jc.job.deadline_ms = c->job_deadline;
 	return jobstore_new(&jc, loops);
@@ -450,6 +451,9 @@ static int worker_setup(struct worker *w, char *err, size_t len)
 		    .claim_timeout_ms = c->job_claim_timeout,
 		};
 		job_config_defaults(&qc.job);
+		qc.job.window = c->job_window;
+		qc.job.domain_window =
+		    c->per_host_concurrency * c->rcpt_per_session;
 		qc.job.greylist_retry_ms = c->greylist_retry;
 		qc.job.deadline_ms = c->job_deadline;
 		if (jobq_new(&w->loop, &qc, w->ver, &w->jq, err, len) < 0) {

@@ -64,11 +64,13 @@
  * concurrency (256 sessions, several RCPTs each) needs to stay busy. */
 #define JOB_WINDOW_DEFAULT 1000
 /* Addresses of one domain at the verifier at once, once it has
- * answered: one transaction's recipients (the dialog's rcpt_per_txn),
- * and Postfix's smtpd_soft_error_limit (10): past it every rejected
- * recipient costs a second, and at smtpd_hard_error_limit (20) the
- * session ends. More would only wait in the engine's queue, where each
- * request's probe deadline runs. */
+ * answered, when the owner does not size it: Postfix's
+ * smtpd_soft_error_limit (10). `rcptd bulk` and the jobs of `rcptd
+ * serve` size it as --per-host-concurrency x --rcpt-per-session, what
+ * the host's sessions take at once: with 10, a big domain ran one short
+ * session after another while the host's other slots idled (3x slower,
+ * BENCHMARKS.md "Bulk"). More than that would only wait in the engine's
+ * queue, where each request's probe deadline runs. */
 #define JOB_DOMAIN_WINDOW_DEFAULT 10
 /* Addresses held back per domain, in all, as a multiple of the window. */
 #define JOB_WAITING_FACTOR 10

@@ -51,8 +51,12 @@ int setup_engine(uv_loop_t *loop, const struct config *c,
 	ec.per_host_concurrency = c->per_host_concurrency;
 	ec.per_domain_rate = c->per_domain_rate;
 	ec.dialog.rcpt_max = c->rcpt_per_session;
-	if (ec.dialog.rcpt_per_txn > c->rcpt_per_session)
-		ec.dialog.rcpt_per_txn = c->rcpt_per_session;
+	/* One transaction per session: RFC 5321 4.5.3.1.8 has every server
+	 * take 100 recipients; the probe rides on top of the cap. */
+	ec.dialog.rcpt_per_txn =
+	    c->rcpt_per_session + 1 < DIALOG_RCPT_PER_TXN_MAX
+		? c->rcpt_per_session + 1
+		: DIALOG_RCPT_PER_TXN_MAX;
 	ec.policy = policy;
 	ec.resolver = *res;
 	if (engine_new(loop, &ec, eng, err, errlen) < 0) {

@@ -94,7 +94,11 @@ expect_match "an instance holds rows of the job when it is killed" '^[1-9][0-9]*
 expect_match "the job is not done then" '^[0-9]+$' "$done_before"
 [ "${done_before:-0}" -lt "$TOTAL" ] || lab_fail "the job finished before the kill"
 kill -KILL "$victim"
-if [ "$victim" = "$pid_a" ]; then B=$B; else B=$A; fi
+if [ "$victim" = "$pid_a" ]; then
+	survivor=$pid_b
+else
+	survivor=$pid_a B=$A
+fi
 
 state=""
 for _ in $(seq 600); do
@@ -148,7 +152,8 @@ expect_match "the results expire (--job-retention, 24 h)" '^(86[0-3][0-9]{2}|864
 
 # A job posted to B and cancelled through a third instance.
 serve 8143
-pids+=($!)
+third=$!
+pids+=("$third")
 for _ in $(seq 50); do
 	lab_exec curl -sf -m 1 "http://127.0.0.1:8143/readyz" >/dev/null && break
 	sleep 0.1
@@ -170,3 +175,11 @@ expect_eq "the cancelled job's chunks are let go" "0 0" \
 done2=$(rcli hget "rcptd:v1:job:$id2" done)
 [ "${done2:-0}" -lt 300 ] || lab_fail "the cancelled job ran to its end ($done2 rows)"
 lab_pass "the cancelled job stopped early ($done2 of 300 rows)"
+
+# Both stop cleanly on SIGTERM (under `make asan`, LeakSanitizer's
+# verdict is in the exit status).
+kill -TERM "$survivor" "$third"
+st1=0 st2=0
+wait "$survivor" || st1=$?
+wait "$third" || st2=$?
+expect_eq "the instances exit 0 on SIGTERM" "0 0" "$st1 $st2"
