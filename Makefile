@@ -51,7 +51,8 @@ CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/lists_data.o
 APP_OBJ    = $(API_SRC:%.c=$(BUILD)/%.o) $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 
 UNIT_CORE_SRC = $(sort $(wildcard tests/unit/core/test_*.c))
-UNIT_APP_SRC  = $(sort $(wildcard tests/unit/app/test_*.c))
+UNIT_APP_SRC  = $(sort $(wildcard tests/unit/app/test_*.c)) \
+                tests/unit/app/fixture_redis.c
 
 FORCE:
 

@@ -156,6 +156,7 @@ int jobq_new(uv_loop_t *loop, const struct jobq_config *c, struct verifier *v,
 	q->cfg.redis_url = NULL; /* borrowed: used only here */
 	q->v = v;
 	TAILQ_INIT(&q->chunks);
+	LIST_INIT(&q->readers);
 	redis_conn_config_defaults(&rcfg);
 	rcfg.timeout_ms = c->timeout_ms > JOBQ_TIMEOUT_MIN_MS
 			      ? c->timeout_ms
@@ -201,6 +202,8 @@ void jobq_stop(struct jobq *q)
 	jobq__worker_stop(q);
 }
 
+static void readers_orphan(struct jobq *q);
+
 static void part_closed(struct jobq *q)
 {
 	if (--q->closing_parts > 0)
@@ -228,6 +231,7 @@ void jobq_close(struct jobq *q, void (*closed)(void *), void *data)
 		return;
 	jobq__worker_stop(q);
 	q->closing = true;
+	readers_orphan(q);
 	q->closed_cb = closed;
 	q->closed_data = data;
 	q->closing_parts = 1;
@@ -326,7 +330,8 @@ struct jobq_op {
 };
 
 struct jobq_reader {
-	struct jobq *q;
+	struct jobq *q;		      /* NULL once the queue has closed */
+	LIST_ENTRY(jobq_reader) link; /* q->readers */
 	char id[JOBSTORE_ID_LEN + 1];
 	enum jobstore_format format;
 	uint64_t total, next; /* rows; the next to ask for */
@@ -339,6 +344,17 @@ struct jobq_reader {
 	void *wake_data;
 };
 
+/* readers_orphan - the queue closes; its readers may outlive it: they
+ * fail from now on. */
+static void readers_orphan(struct jobq *q)
+{
+	while (!LIST_EMPTY(&q->readers)) {
+		struct jobq_reader *rd = LIST_FIRST(&q->readers);
+		LIST_REMOVE(rd, link);
+		rd->q = NULL;
+	}
+}
+
 void jobq_op_cancel(struct jobq_op *op)
 {
 	op->cancelled = true;
@@ -346,6 +362,8 @@ void jobq_op_cancel(struct jobq_op *op)
 
 static void reader_release(struct jobq_reader *rd)
 {
+	if (rd->q)
+		LIST_REMOVE(rd, link);
 	free(rd->header);
 	free(rd->out.buf);
 	free(rd->ready.buf);
@@ -916,6 +934,7 @@ static void on_reader_meta(void *data, enum redis_conn_status s,
 				rd->headerlen = 5;
 			}
 			rd->header_done = rd->format != JOBSTORE_CSV;
+			LIST_INSERT_HEAD(&op->q->readers, rd, link);
 			op->rd = rd;
 		}
 	}
@@ -1014,8 +1033,9 @@ static void fetch(struct jobq_reader *rd)
 		snprintf(num[i], sizeof(num[i]), "%" PRIu64, rd->next + i);
 		argv[2 + i] = num[i];
 	}
-	if (rd->q->closing || redis_conn_command(rd->q->rc, (int)(2 + n), argv,
-						 NULL, on_fetch, rd, NULL) < 0)
+	if (rd->q == NULL || rd->q->closing ||
+	    redis_conn_command(rd->q->rc, (int)(2 + n), argv, NULL, on_fetch,
+			       rd, NULL) < 0)
 		rd->failed = true;
 	else
 		rd->fetching = true;

@@ -153,7 +153,8 @@ int jobq_reader_new(struct jobq *q, const char *id, const void *owner,
  * once, when it has come), -1 on an error (Redis failed mid-way). */
 long jobq_read(struct jobq_reader *rd, char *buf, size_t len,
 	       void (*wake)(void *), void *data);
-/* jobq_reader_free - NULL is a no-op; a pending wake does not run. */
+/* jobq_reader_free - NULL is a no-op; a pending wake does not run. A
+ * reader may outlive its queue: after jobq_close() it reads -1. */
 void jobq_reader_free(struct jobq_reader *rd);
 
 #endif

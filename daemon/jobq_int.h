@@ -26,6 +26,8 @@
 
 struct jobq_chunk;
 TAILQ_HEAD(jobq_chunk_list, jobq_chunk);
+struct jobq_reader;
+LIST_HEAD(jobq_reader_list, jobq_reader);
 
 struct jobq {
 	uv_loop_t *loop;
@@ -33,6 +35,7 @@ struct jobq {
 	struct redis_conn *rc;
 	struct verifier *v;
 	char consumer[JOBQ_CONSUMER_MAX];
+	struct jobq_reader_list readers; /* open, for jobq_close() */
 	/* the worker (jobq_worker.c) */
 	uv_timer_t tick;
 	struct jobq_chunk_list chunks;

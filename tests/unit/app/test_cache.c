@@ -34,6 +34,7 @@
 
 #include "daemon/cache.h"
 #include "daemon/log.h"
+#include "tests/unit/app/fixture_redis.h"
 
 #define REDIS_SERVER "/usr/bin/redis-server"
 #define DAY	     86400u
@@ -430,20 +431,6 @@ static char sock_path[128];
 static unsigned port;
 static pid_t server_pid = -1;
 
-/* free_port - a port nothing listens on now (the kernel's choice). */
-static unsigned free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
 static void stop_server(void)
 {
 	if (server_pid > 0) {
@@ -486,7 +473,7 @@ static void setup(void)
 	signal(SIGPIPE, SIG_IGN);
 	log_setup(LOG_FORMAT_TEXT, "error"); /* state changes are expected */
 	ck_assert_msg(dir[0] != '\0', "mkdtemp failed");
-	port = free_port();
+	port = fixture_free_port();
 	snprintf(sock_path, sizeof(sock_path), "%s/redis-%u.sock", dir, port);
 	server_pid = -1;
 }

@@ -16,87 +16,22 @@
 
 #include "daemon/hostgate.h"
 #include "daemon/log.h"
-
-#define REDIS_SERVER "/usr/bin/redis-server"
+#include "tests/unit/app/fixture_redis.h"
 
 static unsigned port;
 static pid_t server_pid = -1;
-
-static unsigned free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
-static redisContext *sync_open(void)
-{
-	struct timeval tv = {2, 0};
-	redisContext *r = redisConnectWithTimeout("127.0.0.1", (int)port, tv);
-
-	if (r && r->err) {
-		redisFree(r);
-		return NULL;
-	}
-	return r;
-}
-
-static void start_redis(void)
-{
-	char p[16];
-	pid_t pid;
-
-	snprintf(p, sizeof(p), "%u", port);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int null = open("/dev/null", O_WRONLY);
-		dup2(null, 1);
-		dup2(null, 2);
-		execl(REDIS_SERVER, REDIS_SERVER, "--port", p, "--bind",
-		      "127.0.0.1", "--save", "", "--appendonly", "no",
-		      (char *)NULL);
-		_exit(127);
-	}
-	server_pid = pid;
-	for (int i = 0; i < 300; i++) {
-		redisContext *r = sync_open();
-		if (r) {
-			redisReply *rep = redisCommand(r, "PING");
-			bool ok = rep && rep->type == REDIS_REPLY_STATUS;
-			if (rep)
-				freeReplyObject(rep);
-			redisFree(r);
-			if (ok)
-				return;
-		}
-		usleep(10000);
-	}
-	ck_abort_msg("redis-server did not start");
-}
 
 static void setup(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	log_setup(LOG_FORMAT_TEXT, "error");
-	port = free_port();
+	port = fixture_free_port();
 	server_pid = -1;
 }
 
 static void teardown(void)
 {
-	if (server_pid > 0) {
-		kill(server_pid, SIGKILL);
-		waitpid(server_pid, NULL, 0);
-	}
-	server_pid = -1;
+	fixture_redis_stop(&server_pid);
 }
 
 /* ---- driving the loop ------------------------------------------------ */
@@ -177,7 +112,7 @@ START_TEST(cap_holds_and_release_frees_a_slot)
 	struct answer a1, a2, a3, a4;
 	struct hostgate_stats st;
 
-	start_redis();
+	server_pid = fixture_redis_start(port);
 	uv_loop_init(&loop);
 	struct hostgate *g = gate_new(&loop, 60000);
 	a1 = ask(&loop, g, "198.18.2.1", 2);
@@ -194,7 +129,7 @@ START_TEST(cap_holds_and_release_frees_a_slot)
 	ck_assert_uint_eq(st.denied, 1);
 
 	/* the set expires with its leases */
-	redisContext *r = sync_open();
+	redisContext *r = fixture_redis_open(port);
 	redisReply *rep = redisCommand(r, "PTTL rcptd:v1:host:198.18.2.1");
 	ck_assert(rep && rep->type == REDIS_REPLY_INTEGER);
 	ck_assert_int_gt(rep->integer, 0);
@@ -210,7 +145,7 @@ START_TEST(two_instances_share_one_cap)
 {
 	uv_loop_t loop;
 
-	start_redis();
+	server_pid = fixture_redis_start(port);
 	uv_loop_init(&loop);
 	struct hostgate *a = gate_new(&loop, 60000);
 	struct hostgate *b = gate_new(&loop, 60000);
@@ -231,7 +166,7 @@ START_TEST(a_crashed_holder_s_lease_expires)
 {
 	uv_loop_t loop;
 
-	start_redis();
+	server_pid = fixture_redis_start(port);
 	uv_loop_init(&loop);
 	struct hostgate *g = gate_new(&loop, 300);
 	ck_assert(ask(&loop, g, "198.18.2.3", 1).granted); /* never released */
