@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "daemon/job.h"
+#include "daemon/jobfmt.h"
 #include "daemon/jobq.h"
 #include "daemon/redis_conn.h"
 
@@ -51,6 +52,68 @@ struct jobq {
 	void (*closed_cb)(void *);
 	void *closed_data;
 };
+
+/* ---- operations (jobq.c) ---- */
+
+enum op_kind { OP_CREATE, OP_STATUS, OP_CANCEL, OP_READER };
+
+struct jobq_op {
+	struct jobq *q;
+	enum op_kind kind;
+	union {
+		jobq_create_cb create;
+		jobq_status_cb status;
+		jobq_cancel_cb cancel;
+		jobq_reader_cb reader;
+	} cb;
+	void *data;
+	bool cancelled;
+	unsigned pending; /* commands in flight */
+	int err;
+	char id[JOBSTORE_ID_LEN + 1];
+	char owner[JOBQ_OWNER_HEX + 1];
+	/* create: the stream entries, and the rows answered at once */
+	char **chunk;
+	size_t *chunklen, nchunks;
+	size_t npre;
+	uint64_t *pidx;
+	unsigned char *pst;
+	char **prec;
+	size_t *preclen;
+	uint64_t dup; /* rows that repeat an earlier row's address */
+	/* the answers */
+	bool deleted;
+	struct jobstore_status st;
+	struct jobq_reader *rd;
+	enum jobstore_format format;
+};
+
+struct jobq_reader {
+	struct jobq *q;		      /* NULL once the queue has closed */
+	LIST_ENTRY(jobq_reader) link; /* q->readers */
+	char id[JOBSTORE_ID_LEN + 1];
+	enum jobstore_format format;
+	uint64_t total, next; /* rows; the next to ask for */
+	char *header;
+	size_t headerlen;
+	bool header_done, fetching, have_ready, failed, freed;
+	struct jobfmt_buf out, ready;
+	size_t off;
+	void (*wake)(void *);
+	void *wake_data;
+};
+
+struct jobq_op *jobq__op_new(struct jobq *q, enum op_kind kind, void *data);
+/* jobq__op_end - the op's last command has answered: its callback (unless
+ * cancelled), then it is freed. */
+void jobq__op_end(struct jobq_op *op);
+void jobq__op_free(struct jobq_op *op);
+void jobq__reader_release(struct jobq_reader *rd);
+/* jobq__reply_failed - a command's outcome as a jobstore_err (0: a
+ * reply that is not an error). */
+int jobq__reply_failed(enum redis_conn_status s, const redisReply *r);
+void jobq__owner_hex(char out[JOBQ_OWNER_HEX + 1], const void *owner,
+		     size_t len);
 
 /* Keys of job @id. */
 void jobq__key(char *out, const char *id, const char *suffix);
