@@ -14,7 +14,7 @@ static const unsigned code_value[] = {200, 204, 400, 401, 404, 405,
 #define CODE_LAST  (CODE_OTHER + 1)
 
 static const char *const route_name[METRICS_ROUTE_LAST] = {
-    "verify", "healthz", "readyz", "metrics", "other"};
+    "verify", "healthz", "readyz", "metrics", "jobs", "other"};
 static const char *const tier_name[METRICS_TIER_LAST] = {"l1", "l2"};
 
 /* Request durations: a cache hit is answered in well under a
@@ -177,6 +177,12 @@ void metrics_set_collected(struct metrics *m, unsigned shard,
 		set(&d->cache_misses[t], c->cache_misses[t]);
 	}
 	__atomic_store_n(&d->cache, c->cache, __ATOMIC_RELAXED);
+	set(&d->job_chunks_taken, c->job_chunks_taken);
+	set(&d->job_chunks_claimed, c->job_chunks_claimed);
+	set(&d->job_chunks_done, c->job_chunks_done);
+	set(&d->job_rows_stored, c->job_rows_stored);
+	set(&d->job_chunks_held, c->job_chunks_held);
+	__atomic_store_n(&d->jobs, c->jobs, __ATOMIC_RELAXED);
 }
 
 /* ---- rendering --------------------------------------------------------- */
@@ -375,6 +381,31 @@ char *metrics_render(const struct metrics *m, const char *version, size_t *len)
 				  tier_name[t],
 				  (unsigned long long)SUM(col.cache_misses[t]));
 		}
+	}
+
+	bool jobs = false;
+	for (unsigned i = 0; i < m->nshards; i++)
+		jobs |=
+		    __atomic_load_n(&m->shards[i].col.jobs, __ATOMIC_RELAXED);
+	if (jobs) {
+		family(&b, "rcptd_job_chunks_total", "counter",
+		       "Chunks of jobs (Redis stream entries) this instance "
+		       "took (claimed: from a silent worker) and finished.");
+		sb_printf(&b, "rcptd_job_chunks_total{event=\"taken\"} %llu\n",
+			  (unsigned long long)SUM(col.job_chunks_taken));
+		sb_printf(&b,
+			  "rcptd_job_chunks_total{event=\"claimed\"} %llu\n",
+			  (unsigned long long)SUM(col.job_chunks_claimed));
+		sb_printf(&b, "rcptd_job_chunks_total{event=\"done\"} %llu\n",
+			  (unsigned long long)SUM(col.job_chunks_done));
+		family(&b, "rcptd_job_rows_stored_total", "counter",
+		       "Job rows whose result this instance stored.");
+		sb_printf(&b, "rcptd_job_rows_stored_total %llu\n",
+			  (unsigned long long)SUM(col.job_rows_stored));
+		family(&b, "rcptd_job_chunks_held", "gauge",
+		       "Chunks of jobs this instance works on now.");
+		sb_printf(&b, "rcptd_job_chunks_held %llu\n",
+			  (unsigned long long)SUM(col.job_chunks_held));
 	}
 
 	family(&b, "rcptd_build_info", "gauge",

@@ -46,6 +46,7 @@ enum metrics_route {
 	METRICS_ROUTE_HEALTHZ,
 	METRICS_ROUTE_READYZ,
 	METRICS_ROUTE_METRICS,
+	METRICS_ROUTE_JOBS,  /* /v1/jobs and /v1/jobs/... */
 	METRICS_ROUTE_OTHER, /* unknown paths (404) */
 	METRICS_ROUTE_LAST
 };
@@ -65,6 +66,10 @@ struct metrics_collected {
 	bool cache; /* a cache reported its counters */
 	uint64_t cache_hits[METRICS_TIER_LAST];	  /* l1, l2 */
 	uint64_t cache_misses[METRICS_TIER_LAST]; /* l1, l2 */
+	bool jobs; /* a job queue on Redis reported (daemon/jobq.h) */
+	uint64_t job_chunks_taken, job_chunks_claimed, job_chunks_done;
+	uint64_t job_rows_stored;
+	uint64_t job_chunks_held;
 };
 
 struct metrics;

@@ -51,8 +51,8 @@ static const struct route routes[] = {
      0},
     {"/metrics", METRICS_ROUTE_METRICS, M_GET | M_HEAD, "GET, HEAD", true,
      false, 0},
-    {"/v1/jobs", METRICS_ROUTE_OTHER, M_POST, "POST", true, true, 1},
-    {"/v1/jobs/", METRICS_ROUTE_OTHER, M_GET | M_HEAD | M_DELETE,
+    {"/v1/jobs", METRICS_ROUTE_JOBS, M_POST, "POST", true, true, 1},
+    {"/v1/jobs/", METRICS_ROUTE_JOBS, M_GET | M_HEAD | M_DELETE,
      "GET, HEAD, DELETE", true, true, 2},
 };
 
@@ -381,12 +381,13 @@ void routes__finish(struct http_req *r)
 	case METRICS_ROUTE_VERIFY:
 		verify__start(r);
 		return;
-	case METRICS_ROUTE_OTHER:
+	case METRICS_ROUTE_JOBS:
 		if (jobs__is(r)) {
 			jobs__start(r);
 			return;
 		}
 		break;
+	case METRICS_ROUTE_OTHER:
 	case METRICS_ROUTE_LAST:
 		break;
 	}

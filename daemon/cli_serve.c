@@ -156,6 +156,16 @@ static void hook_collect(void *data, struct metrics_collected *c)
 						   cs.l2_timeouts +
 						   cs.l2_unavailable;
 	}
+	if (w->jq) {
+		struct jobq_stats js;
+		jobq_get_stats(w->jq, &js);
+		c->jobs = true;
+		c->job_chunks_taken = js.chunks_taken;
+		c->job_chunks_claimed = js.chunks_claimed;
+		c->job_chunks_done = js.chunks_done;
+		c->job_rows_stored = js.rows_stored;
+		c->job_chunks_held = js.chunks_held;
+	}
 }
 
 static void on_collect(uv_timer_t *t)

@@ -143,6 +143,11 @@ print("ok" if not bad else "; ".join(bad[:5]))
 EOF
 )
 expect_eq "every row exactly once with its true verdict (NDJSON, CSV, counts)" ok "$check"
+m=$(lab_exec curl -s -m 5 "http://127.0.0.1:$B/metrics")
+expect_match "the survivor claimed the dead one's chunks (/metrics)" \
+	'rcptd_job_chunks_total\{event="claimed"\} [1-9]' "$m"
+expect_match "/metrics counts the jobs route" \
+	'rcptd_http_requests_total\{route="jobs",code="200"\} [1-9]' "$m"
 expect_eq "the stream is empty: every chunk acknowledged and deleted" 0 \
 	"$(rcli xlen rcptd:v1:jobs)"
 expect_eq "nothing is pending in the consumer group" 0 \
