@@ -50,6 +50,8 @@ struct http_config {
 	unsigned cors_origin_count;
 	bool access_log; /* one info line per request */
 	const char *version;
+	/* The loop's job store (api/jobs_route.h); NULL: /v1/jobs is 404. */
+	const struct jobs_binding *jobs;
 };
 
 /* What the HTTP layer asks of the rest of its loop. Either may be NULL. */
@@ -64,6 +66,7 @@ struct http_hooks {
 };
 
 struct http;
+struct jobs_binding;
 
 /* http_listen - bind @count listening TCP sockets to @addr ("IP:PORT",
  * "[IPv6]:PORT"), with SO_REUSEPORT when @count > 1 so that the kernel

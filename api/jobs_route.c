@@ -38,23 +38,18 @@
 #define JOBS_RETRY_BUSY_S 30
 #define JOBS_RETRY_FULL_S 60
 
-void jobs_route_bind(uv_loop_t *loop, struct jobs_binding *b,
-		     struct jobstore *js, struct jobq *q, unsigned idx,
-		     size_t max_body)
+void jobs_route_bind(struct jobs_binding *b, struct jobstore *js,
+		     struct jobq *q, unsigned idx, size_t max_body)
 {
-	b->magic = JOBS_BINDING_MAGIC;
 	b->js = js;
 	b->q = q;
 	b->idx = idx;
 	b->max_body = max_body;
-	loop->data = b;
 }
 
 static const struct jobs_binding *binding(const struct http_req *r)
 {
-	const struct jobs_binding *b = r->h->loop->data;
-
-	return b && b->magic == JOBS_BINDING_MAGIC ? b : NULL;
+	return r->h->cfg.jobs;
 }
 
 bool jobs__enabled(const struct http_req *r)

@@ -15,10 +15,9 @@
  * --max-jobs-per-key jobs queued or running, with Retry-After), 503 (the
  * store is full, with Retry-After).
  *
- * The job store of a loop is found through the loop's data pointer,
- * which holds a struct jobs_binding (checked by its magic number): the
- * HTTP configuration (api/http.h) has no member for it yet. A loop
- * without one answers every /v1/jobs path 404, as before jobs existed.
+ * The job store of a loop is the struct jobs_binding its HTTP
+ * configuration names (http_config.jobs); a loop without one answers
+ * every /v1/jobs path 404.
  * Loop: the HTTP loop's thread (api/http.h). */
 #ifndef RCPTD_API_JOBS_ROUTE_H
 #define RCPTD_API_JOBS_ROUTE_H
@@ -30,26 +29,23 @@
 
 #include "daemon/jobstore.h"
 
-#define JOBS_BINDING_MAGIC 0x6a6f6273u /* "jobs" */
 /* A job's body: 100 000 rows of a wide export are tens of MiB; the
  * default --max-job-body is 64 MiB (config.c). */
 
 struct jobq;
 
 struct jobs_binding {
-	uint32_t magic;
 	struct jobstore *js; /* in process, or */
 	struct jobq *q;	     /* on Redis (--redis): used when not NULL */
 	unsigned idx;	     /* the loop's index in the store */
 	size_t max_body;     /* --max-job-body */
 };
 
-/* jobs_route_bind - make @b (which must outlive the loop's HTTP) the
- * loop's job binding: @loop->data = @b. Jobs go to @q when it is not
- * NULL (then @js may be NULL), else to @js. */
-void jobs_route_bind(uv_loop_t *loop, struct jobs_binding *b,
-		     struct jobstore *js, struct jobq *q, unsigned idx,
-		     size_t max_body);
+/* jobs_route_bind - fill @b (which must outlive the loop's HTTP; give it
+ * as http_config.jobs). Jobs go to @q when it is not NULL (then @js may
+ * be NULL), else to @js. */
+void jobs_route_bind(struct jobs_binding *b, struct jobstore *js,
+		     struct jobq *q, unsigned idx, size_t max_body);
 
 struct http_req;
 

@@ -471,8 +471,8 @@ static int worker_setup(struct worker *w, char *err, size_t len)
 			return -1;
 		}
 	}
-	jobs_route_bind(&w->loop, &w->jobs, s->jobs, w->jq, w->idx,
-			c->max_job_body);
+	jobs_route_bind(&w->jobs, s->jobs, w->jq, w->idx, c->max_job_body);
+	hc.jobs = &w->jobs;
 	if (http_new(&w->loop, &hc, fd, w->ver, s->metrics, w->idx, s->rl,
 		     &hooks, &w->http, err, len) < 0)
 		return -1;

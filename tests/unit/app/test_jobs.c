@@ -133,7 +133,8 @@ static void srv_start(size_t max_job_body)
 	S.js = jobstore_new(&JC, 1);
 	ck_assert_ptr_nonnull(S.js);
 	ck_assert_int_eq(jobstore_attach(S.js, 0, &S.loop, S.ver), 0);
-	jobs_route_bind(&S.loop, &S.bind, S.js, NULL, 0, max_job_body);
+	jobs_route_bind(&S.bind, S.js, NULL, 0, max_job_body);
+	HC.jobs = &S.bind;
 	ck_assert_int_eq(http_listen("127.0.0.1:0", 1, &fd, err, sizeof(err)),
 			 0);
 	S.port = http_listen_port(fd);
