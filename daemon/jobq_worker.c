@@ -409,8 +409,9 @@ static const redisReply *field(const redisReply *f, const char *name)
 	return NULL;
 }
 
-/* begin - a stream entry [id, [field, value, ...]] taken: its chunk. */
-static void begin(struct jobq *q, const redisReply *e)
+/* begin - a stream entry [id, [field, value, ...]] taken: its chunk.
+ * False when the entry is gone (deleted since it was listed). */
+static bool begin(struct jobq *q, const redisReply *e)
 {
 	const redisReply *job, *own, *rows;
 	struct jobq_chunk *c;
@@ -422,10 +423,10 @@ static void begin(struct jobq *q, const redisReply *e)
 	    e->element[0]->type != REDIS_REPLY_STRING ||
 	    e->element[0]->len >= JOBQ_ENTRY_ID_MAX ||
 	    e->element[1]->type != REDIS_REPLY_ARRAY)
-		return; /* deleted meanwhile */
+		return false; /* deleted meanwhile */
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
-		return; /* left pending */
+		return true; /* left pending */
 	c->q = q;
 	c->seq = q->next_seq++;
 	memcpy(c->entry, e->element[0]->str, e->element[0]->len);
@@ -441,7 +442,7 @@ static void begin(struct jobq *q, const redisReply *e)
 		log_warn("jobs: stream entry %s is not a chunk: dropped",
 			 c->entry);
 		ack(c);
-		return;
+		return true;
 	}
 	memcpy(c->id, job->str, JOBSTORE_ID_LEN);
 	memcpy(c->owner, own->str, JOBQ_OWNER_HEX);
@@ -450,7 +451,7 @@ static void begin(struct jobq *q, const redisReply *e)
 	c->have = calloc(count ? count : 1, 1);
 	if (!c->blob || !c->rows || !c->have) {
 		chunk_drop(c);
-		return;
+		return true;
 	}
 	memcpy(c->blob, rows->str, rows->len);
 	jobrec_chunk_open(&cur, c->blob, rows->len, &count);
@@ -460,9 +461,10 @@ static void begin(struct jobq *q, const redisReply *e)
 		log_warn("jobs: stream entry %s: a malformed chunk dropped",
 			 c->entry);
 		ack(c);
-		return;
+		return true;
 	}
 	check(c);
+	return true;
 }
 
 /* ---- taking work ---------------------------------------------------------- */
@@ -471,7 +473,7 @@ static void on_taken(void *data, enum redis_conn_status s, const redisReply *r)
 {
 	struct jobq *q = data;
 	const redisReply *entries = NULL;
-	bool got = false;
+	bool got = false, claimed = false;
 
 	q->taking = false;
 	if (s != REDIS_CONN_OK || r == NULL || q->stopping)
@@ -498,14 +500,15 @@ static void on_taken(void *data, enum redis_conn_status s, const redisReply *r)
 		if (strcmp(q->cursor, "0-0") != 0)
 			q->last_autoclaim = 0;
 		entries = r->element[1];
-		if (entries->type == REDIS_REPLY_ARRAY && entries->elements)
-			q->stats.chunks_claimed += entries->elements;
+		claimed = true;
 	}
 	if (entries && entries->type == REDIS_REPLY_ARRAY) {
 		for (size_t i = 0; i < entries->elements; i++) {
-			begin(q, entries->element[i]);
+			if (!begin(q, entries->element[i]))
+				continue;
 			got = true;
 			q->stats.chunks_taken++;
+			q->stats.chunks_claimed += claimed;
 		}
 	}
 	if (got)
