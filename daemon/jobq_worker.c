@@ -71,6 +71,7 @@ struct jobq_chunk {
 	uint64_t last_flush;
 	unsigned flush_fails;
 	unsigned cmds; /* commands in flight with this chunk as data */
+	unsigned acks; /* of them, the XACK and XDEL */
 	bool running, complete, acking, dead;
 };
 
@@ -129,7 +130,8 @@ static void on_acked(void *data, enum redis_conn_status s, const redisReply *r)
 	(void)r;
 	/* A failed XACK leaves the entry pending: whoever claims it later
 	 * finds every row stored and acknowledges it then. */
-	if (cmd_back(c) && c->cmds == 0) {
+	c->acks--;
+	if (cmd_back(c) && c->acks == 0) {
 		struct jobq *q = c->q;
 		chunk_drop(c);
 		take(q);
@@ -149,10 +151,11 @@ static void ack(struct jobq_chunk *c)
 	c->acking = true;
 	q->stats.chunks_done++;
 	if (redis_conn_command(q->rc, 4, xack, NULL, on_acked, c, NULL) == 0)
-		c->cmds++;
+		c->acks++;
 	if (redis_conn_command(q->rc, 3, xdel, NULL, on_acked, c, NULL) == 0)
-		c->cmds++;
-	if (c->cmds == 0) {
+		c->acks++;
+	c->cmds += c->acks;
+	if (c->acks == 0) {
 		chunk_drop(c);
 		take(q);
 	}
