@@ -425,12 +425,11 @@ static int worker_setup(struct worker *w, char *err, size_t len)
 		return -1;
 	}
 	/* With Redis, --per-host-concurrency holds across every instance
-	 * that shares it. A lease outlives the longest session. */
+	 * that shares it. */
 	if (c->redis && c->redis[0]) {
 		struct engine_gate eg;
 		if (hostgate_new(&w->loop, c->redis, c->redis_timeout,
-				 c->probe_timeout + 10000, &w->gate, err,
-				 len) < 0) {
+				 HOSTGATE_LEASE_MS, &w->gate, err, len) < 0) {
 			close(fd);
 			return -1;
 		}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "core/redis_url.h"
 #include "daemon/redis_conn.h"
@@ -22,13 +23,36 @@ static const char acquire_lua[] =
     "end\n"
     "return 0\n";
 
-#define HOSTGATE_KEY_MAX 80 /* "rcptd:v1:host:" + an IPv6 address */
+/* KEYS[1] the host's set, ARGV[1] lease ms, ARGV[2] token: a lease
+ * still held gets a new expiry (XX: an expired one is not brought back). */
+static const char renew_lua[] =
+    "local t = redis.call('TIME')\n"
+    "local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
+    "if redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[1]), "
+    "ARGV[2]) == 1 then\n"
+    "  redis.call('PEXPIRE', KEYS[1], ARGV[1])\n"
+    "end\n"
+    "return 1\n";
+
+#define HOSTGATE_KEY_MAX  80 /* "rcptd:v1:host:" + an IPv6 address */
+#define HOSTGATE_HOST_MAX 64
+
+/* A lease granted and not yet released: renewed while held. */
+struct lease {
+	TAILQ_ENTRY(lease) link;
+	uint64_t token;
+	char host[HOSTGATE_HOST_MAX];
+};
+TAILQ_HEAD(lease_list, lease);
 
 struct hostgate {
 	struct redis_conn *rc;
 	unsigned lease_ms;
 	uint64_t next_token;
 	struct hostgate_stats stats;
+	struct lease_list held;
+	uv_timer_t renew;
+	unsigned closing_parts;
 	void (*closed_cb)(void *);
 	void *closed_data;
 };
@@ -38,11 +62,41 @@ struct acquire {
 	void (*done)(void *ctx, bool granted, uint64_t token);
 	void *ctx;
 	uint64_t token;
+	char host[HOSTGATE_HOST_MAX];
 };
 
 static void key_of(char *key, const char *host)
 {
 	snprintf(key, HOSTGATE_KEY_MAX, "rcptd:v1:host:%s", host);
+}
+
+static void on_renewed(void *data, enum redis_conn_status status,
+		       const redisReply *reply)
+{
+	(void)data;
+	(void)status;
+	(void)reply;
+}
+
+/* on_renew - every lease_ms/3: the leases still held get a new expiry,
+ * so a lease can be short (an instance that dies frees its slots within
+ * lease_ms) and still outlive the longest session. */
+static void on_renew(uv_timer_t *t)
+{
+	struct hostgate *g = t->data;
+	struct lease *l;
+	char key[HOSTGATE_KEY_MAX], lease[16], token[24];
+
+	snprintf(lease, sizeof(lease), "%u", g->lease_ms);
+	TAILQ_FOREACH(l, &g->held, link)
+	{
+		key_of(key, l->host);
+		snprintf(token, sizeof(token), "%" PRIu64, l->token);
+		const char *argv[] = {"EVAL", renew_lua, "1",
+				      key,    lease,	 token};
+		redis_conn_command(g->rc, 6, argv, NULL, on_renewed, NULL,
+				   NULL);
+	}
 }
 
 int hostgate_new(uv_loop_t *loop, const char *url, unsigned timeout_ms,
@@ -64,6 +118,10 @@ int hostgate_new(uv_loop_t *loop, const char *url, unsigned timeout_ms,
 		return -1;
 	}
 	g->lease_ms = lease_ms;
+	TAILQ_INIT(&g->held);
+	uv_timer_init(loop, &g->renew);
+	g->renew.data = g;
+	uv_timer_start(&g->renew, on_renew, lease_ms / 3, lease_ms / 3);
 	/* Tokens only need to differ between instances and leases. */
 	if (uv_random(NULL, NULL, &g->next_token, sizeof(g->next_token), 0,
 		      NULL) < 0)
@@ -81,7 +139,13 @@ static void on_acquire(void *data, enum redis_conn_status status,
 	if (status == REDIS_CONN_OK && reply &&
 	    reply->type == REDIS_REPLY_INTEGER) {
 		if (reply->integer == 1) {
+			struct lease *l = malloc(sizeof(*l));
 			g->stats.granted++;
+			if (l) { /* without it the lease just is not renewed */
+				l->token = a->token;
+				memcpy(l->host, a->host, sizeof(l->host));
+				TAILQ_INSERT_TAIL(&g->held, l, link);
+			}
 			a->done(a->ctx, true, a->token);
 		} else {
 			g->stats.denied++;
@@ -115,6 +179,7 @@ int hostgate_acquire(void *gate, const char *host, unsigned cap,
 	a->done = done;
 	a->ctx = ctx;
 	a->token = ++g->next_token ? g->next_token : ++g->next_token;
+	snprintf(a->host, sizeof(a->host), "%s", host);
 	key_of(key, host);
 	snprintf(caps, sizeof(caps), "%u", cap);
 	snprintf(lease, sizeof(lease), "%u", g->lease_ms);
@@ -143,6 +208,14 @@ void hostgate_release(void *gate, const char *host, uint64_t token)
 
 	if (token == 0)
 		return;
+	for (struct lease *l = TAILQ_FIRST(&g->held); l;
+	     l = TAILQ_NEXT(l, link)) {
+		if (l->token == token) {
+			TAILQ_REMOVE(&g->held, l, link);
+			free(l);
+			break;
+		}
+	}
 	key_of(key, host);
 	snprintf(tok, sizeof(tok), "%" PRIu64, token);
 	const char *argv[] = {"ZREM", key, tok};
@@ -164,20 +237,37 @@ void hostgate_get_stats(const struct hostgate *g, struct hostgate_stats *s)
 	*s = g->stats;
 }
 
-static void on_closed(void *data)
+static void part_closed(struct hostgate *g)
 {
-	struct hostgate *g = data;
+	if (--g->closing_parts > 0)
+		return;
 	void (*cb)(void *) = g->closed_cb;
 	void *cbdata = g->closed_data;
-
+	while (!TAILQ_EMPTY(&g->held)) {
+		struct lease *l = TAILQ_FIRST(&g->held);
+		TAILQ_REMOVE(&g->held, l, link);
+		free(l);
+	}
 	free(g);
 	if (cb)
 		cb(cbdata);
+}
+
+static void on_closed(void *data)
+{
+	part_closed(data);
+}
+
+static void on_renew_closed(uv_handle_t *h)
+{
+	part_closed(h->data);
 }
 
 void hostgate_close(struct hostgate *g, void (*closed_cb)(void *), void *data)
 {
 	g->closed_cb = closed_cb;
 	g->closed_data = data;
+	g->closing_parts = 2;
+	uv_close((uv_handle_t *)&g->renew, on_renew_closed);
 	redis_conn_close(g->rc, on_closed, g);
 }

@@ -6,8 +6,10 @@
  * score is its expiry (Redis' own clock, TIME, so instances' clocks do not
  * matter). Acquiring runs one Lua script: drop the expired leases, and if
  * fewer than `cap` remain, add one and answer 1, else 0. Releasing removes
- * the lease (ZREM). A crashed instance's leases expire by themselves after
- * lease_ms; the key itself expires with its last lease.
+ * the lease (ZREM). A lease held is renewed every lease_ms/3 (its expiry
+ * moved to now + lease_ms), so it outlives any session while a crashed
+ * instance's leases expire by themselves within lease_ms; the key itself
+ * expires with its last lease.
  *
  * Redis is never a single point of failure: when it is not connected,
  * hostgate_acquire() says so at once (-1) and the engine goes by its own
@@ -29,6 +31,12 @@
 
 #include "daemon/engine.h"
 
+/* How long a dead instance's slots stay taken: short enough that the
+ * others soon have their slots back (a probe waiting for one has its
+ * probe deadline running), long enough for three renewals to fail on a
+ * slow Redis before a live session's lease lapses. */
+#define HOSTGATE_LEASE_MS 15000
+
 struct hostgate;
 
 struct hostgate_stats {
@@ -37,8 +45,8 @@ struct hostgate_stats {
 };
 
 /* hostgate_new - a gate on the Redis at @url (the --redis URL), with
- * @timeout_ms per command and leases of @lease_ms (a session's longest
- * life: the probe timeout and a margin). Returns 0, or -1 with one line
+ * @timeout_ms per command and leases of @lease_ms (HOSTGATE_LEASE_MS;
+ * renewed while held, see above). Returns 0, or -1 with one line
  * in @err (a bad URL). An unreachable Redis is not an error. */
 int hostgate_new(uv_loop_t *loop, const char *url, unsigned timeout_ms,
 		 unsigned lease_ms, struct hostgate **out, char *err,

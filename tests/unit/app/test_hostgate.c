@@ -178,6 +178,27 @@ START_TEST(a_crashed_holder_s_lease_expires)
 }
 END_TEST
 
+START_TEST(a_live_holder_s_lease_is_renewed)
+{
+	uv_loop_t loop;
+
+	server_pid = fixture_redis_start(port);
+	uv_loop_init(&loop);
+	struct hostgate *g = gate_new(&loop, 300),
+			*other = gate_new(&loop, 300);
+	struct answer a = ask(&loop, g, "198.18.2.5", 1);
+	ck_assert(a.granted);
+	spin(&loop, NULL, 0, 900); /* three leases long: renewed meanwhile */
+	ck_assert(!ask(&loop, other, "198.18.2.5", 1).granted);
+	hostgate_release(g, "198.18.2.5", a.token);
+	spin(&loop, NULL, 0, 50);
+	ck_assert(ask(&loop, other, "198.18.2.5", 1).granted);
+	gate_close(&loop, g);
+	gate_close(&loop, other);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
 START_TEST(no_redis_means_the_local_count_alone)
 {
 	uv_loop_t loop;
@@ -217,6 +238,7 @@ Suite *hostgate_suite(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_set_timeout(t, 20);
 	tcase_add_test(t, cap_holds_and_release_frees_a_slot);
+	tcase_add_test(t, a_live_holder_s_lease_is_renewed);
 	tcase_add_test(t, two_instances_share_one_cap);
 	tcase_add_test(t, a_crashed_holder_s_lease_expires);
 	tcase_add_test(t, no_redis_means_the_local_count_alone);
