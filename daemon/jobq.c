@@ -52,7 +52,8 @@ static const char create_lua[] =
     "return 1\n";
 
 /* KEYS: the job, its results, the owner's set. ARGV: now, retention
- * (s), duplicates seen, id, then (index, status, result) triples. Each
+ * (s), 1 from a worker (the job starts running; 0: rows answered at its
+ * creation), id, then (index, status, result) triples. Each
  * row counts once: only a result HSETNX really adds. Returns -1 (no
  * such job), -2 (cancelled or failed), 0 (stored), 1 (the job is done
  * now). */
@@ -68,10 +69,7 @@ static const char store_lua[] =
     "  end\n"
     "end\n"
     "local done = redis.call('HINCRBY', KEYS[1], 'done', n)\n"
-    "if tonumber(ARGV[3]) > 0 then\n"
-    "  redis.call('HINCRBY', KEYS[1], 'dup', ARGV[3])\n"
-    "end\n"
-    "if st == 'queued' then\n"
+    "if st == 'queued' and ARGV[3] == '1' then\n"
     "  redis.call('HSET', KEYS[1], 'state', 'running', 'started', ARGV[1])\n"
     "end\n"
     "if redis.call('TTL', KEYS[2]) < 0 then\n"
@@ -228,7 +226,7 @@ void jobq_close(struct jobq *q, void (*closed)(void *), void *data)
 }
 
 int jobq__store(struct jobq *q, const char *id, const char *owner_hex,
-		uint64_t dup, size_t n, const uint64_t *idx,
+		bool worker, size_t n, const uint64_t *idx,
 		const unsigned char *status, char *const *rec,
 		const size_t *reclen, redis_conn_cb cb, void *data)
 {
@@ -253,7 +251,7 @@ int jobq__store(struct jobq *q, const char *id, const char *owner_hex,
 	snprintf(num[0], sizeof(num[0]), "%" PRId64, jobq__now_s());
 	snprintf(num[1], sizeof(num[1]), "%u",
 		 q->cfg.retention_ms / 1000 ? q->cfg.retention_ms / 1000 : 1);
-	snprintf(num[2], sizeof(num[2]), "%" PRIu64, dup);
+	snprintf(num[2], sizeof(num[2]), "%d", worker ? 1 : 0);
 	argv[6] = num[0];
 	argv[7] = num[1];
 	argv[8] = num[2];
@@ -536,7 +534,7 @@ static void send_rows(struct jobq_op *op)
 		size_t n = op->npre - i;
 		if (n > JOBQ_FLUSH_ROWS)
 			n = JOBQ_FLUSH_ROWS;
-		if (jobq__store(q, op->id, op->owner, 0, n, op->pidx + i,
+		if (jobq__store(q, op->id, op->owner, false, n, op->pidx + i,
 				op->pst + i, op->prec + i, op->preclen + i,
 				on_create_part, op) < 0)
 			op->err = JOBSTORE_UNAVAILABLE;

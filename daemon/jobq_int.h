@@ -119,12 +119,13 @@ void jobq__owner_hex(char out[JOBQ_OWNER_HEX + 1], const void *owner,
 void jobq__key(char *out, const char *id, const char *suffix);
 void jobq__owner_key(char *out, const char *owner_hex);
 
-/* jobq__store - send the store script for @n results of job @id (the
- * worker's flushes and the creation's rows answered at once). @idx,
+/* jobq__store - send the store script for @n results of job @id: a
+ * @worker's flushes (the job starts running), or the rows answered at
+ * the job's creation. @idx,
  * @status and @rec/@reclen are parallel arrays. Returns 0 and the
  * command's callback will run, or -1 (not sent). */
 int jobq__store(struct jobq *q, const char *id, const char *owner_hex,
-		uint64_t dup, size_t n, const uint64_t *idx,
+		bool worker, size_t n, const uint64_t *idx,
 		const unsigned char *status, char *const *rec,
 		const size_t *reclen, redis_conn_cb cb, void *data);
 

@@ -223,7 +223,7 @@ static void flush(struct jobq_chunk *c)
 	if (n > JOBQ_FLUSH_ROWS)
 		n = JOBQ_FLUSH_ROWS;
 	c->last_flush = uv_now(q->loop);
-	if (jobq__store(q, c->id, c->owner, 0, n, c->pidx, c->pst, c->prec,
+	if (jobq__store(q, c->id, c->owner, true, n, c->pidx, c->pst, c->prec,
 			c->preclen, on_flushed, c) < 0)
 		return;
 	c->flushing = n;

@@ -616,7 +616,7 @@ static void store_one(struct jobq *q, const char *id, const char *owner,
 		 htab_hash(owner, strlen(owner)));
 	rec = malloc(jobrec_result_size(&res));
 	len = jobrec_result_encode(&res, rec);
-	a = waited(jobq__store(q, id, own, 0, 1, &index, &st, &rec, &len,
+	a = waited(jobq__store(q, id, own, true, 1, &index, &st, &rec, &len,
 			       on_stored, &a),
 		   &a);
 	ck_assert_int_eq(a.err, 0); /* stored; the job not done */
