@@ -99,6 +99,7 @@ void job_config_defaults(struct job_config *c)
 	c->deadline_ms = JOB_DEADLINE_DEFAULT_MS;
 	c->dedupe_bytes = JOB_DEDUPE_BYTES_DEFAULT;
 	c->fresh = false;
+	c->deadline_per_row = false;
 }
 
 static bool key_eq(const struct htab_node *n, const void *key, size_t len)
