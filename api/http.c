@@ -28,8 +28,8 @@
  *                                           45145
  *     GET /healthz                          59185 / 59900 / 74995 / 61601 /
  *                                           59450
- *   (an L1 cache hit runs at ~26 k/s, bound by the typo suggestion of the
- *   precheck, not by HTTP).
+ *   (cache hits against nginx and a plain MHD program: BENCHMARKS.md
+ *   "HTTP").
  *
  * Keep-alive: MHD 0.9.75 closes the connection after a response queued
  * on the first call of the access handler (the body is not read yet, so

@@ -5,9 +5,13 @@
  * valid UTF-8 and, when the input was valid UTF-8 without NUL and short
  * enough, equal to it; status and reason are names of the taxonomy and
  * agree with each other; verdict_from_json() (the cache's decoder) gives
- * the same verdict back. The domain lists are the embedded ones, loaded
- * once. abort() on any violation. */
+ * the same verdict back. And the direct writer (verdict_json_write) gives
+ * the bytes of jansson's tree and json_dumps(), also with the raw input
+ * (any octets, UTF-8 or not, cut at its first NUL) in every text field
+ * and as the "transcript" member. The domain lists are the embedded ones,
+ * loaded once. abort() on any violation. */
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +21,69 @@
 
 static struct lists lists;
 static int lists_ready;
+
+/* same_bytes - the writer's text of @v (with "transcript": @extra when
+ * @with_extra) equals the tree's, or abort(). */
+static void same_bytes(const struct verdict *v, bool with_extra,
+		       const char *extra)
+{
+	json_t *o = verdict_to_json(v);
+	if (o == NULL)
+		abort();
+	if (with_extra)
+		json_object_set_new(o, "transcript",
+				    extra ? json_string(extra) : json_null());
+	char *want = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	struct verdict_json_buf b;
+	verdict_json_buf_init(&b, 0);
+	verdict_json_write(&b, v, with_extra ? "transcript" : NULL, extra);
+	char *got = verdict_json_buf_take(&b, NULL);
+	if (want == NULL || got == NULL || strcmp(want, got) != 0)
+		abort();
+	free(want);
+	free(got);
+}
+
+/* writer_vs_tree - the raw input in each text field of @v in turn. */
+static void writer_vs_tree(const struct verdict *v, const uint8_t *data,
+			   size_t size)
+{
+	char raw[VERDICT_REPLY_MAX + 1];
+	size_t n = size < sizeof(raw) - 1 ? size : sizeof(raw) - 1;
+
+	memcpy(raw, data, n);
+	raw[n] = '\0';
+	same_bytes(v, false, NULL);
+	same_bytes(v, true, NULL);
+	same_bytes(v, true, raw);
+	for (int f = 0; f < 10; f++) {
+		struct verdict w = *v;
+		struct {
+			char *dst;
+			size_t size;
+		} t[] = {
+		    {w.email, sizeof(w.email)},
+		    {w.address, sizeof(w.address)},
+		    {w.message, sizeof(w.message)},
+		    {w.domain, sizeof(w.domain)},
+		    {w.mx[0].host, sizeof(w.mx[0].host)},
+		    {w.suggestion, sizeof(w.suggestion)},
+		    {w.smtp.host, sizeof(w.smtp.host)},
+		    {w.smtp.ip, sizeof(w.smtp.ip)},
+		    {w.smtp.enhanced, sizeof(w.smtp.enhanced)},
+		    {w.smtp.message, sizeof(w.smtp.message)},
+		};
+		size_t k = n < t[f].size - 1 ? n : t[f].size - 1;
+		memcpy(t[f].dst, raw, k);
+		t[f].dst[k] = '\0';
+		w.mx_count = 1;
+		w.smtp.present = true;
+		w.smtp.code = 250;
+		w.retry_after = (unsigned)size;
+		same_bytes(&w, false, NULL);
+	}
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -70,5 +137,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	json_decref(o);
 	free(s);
+	writer_vs_tree(&v, data, size);
 	return 0;
 }

@@ -51,7 +51,7 @@
  * value of api/http.c HTTP_CONN_MEMORY, so that both pay the same for it
  * (MHD clears the pool for every request: its size is a per-request
  * cost, and with 1024 connections a cache footprint). Keep in step. */
-#define REF_CONN_MEMORY (32 * 1024)
+#define REF_CONN_MEMORY (8 * 1024)
 /* One loop per core is the point; more is a configuration mistake. */
 #define REF_THREADS_MAX 64
 
