@@ -51,6 +51,7 @@ SMTP_COMMON = {
     "pipelining": (bool, True),
     "ehlo": (("ok", "reject"), "ok"),
     "delay": (float, 0.0),
+    "rtt": (float, 0.0),
     "port": (int, 25),
     "idle_timeout": (float, 120.0),
 }

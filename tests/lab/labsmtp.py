@@ -11,6 +11,13 @@ where the server waits for the client, so it is complete whenever the
 client is. Per address it counts sessions, the current and the highest
 number of concurrent sessions, and commands pipelined without PIPELINING.
 
+With a host's "rtt" (seconds, 0 off) the server plays a network round
+trip instead of a per-reply delay: the banner goes out 2 rtt after the
+accept (connect and banner: two round trips), and the replies to all the
+commands that one read of client input completed (one pipelined flight)
+go out together, rtt after that read. Waiting is an asyncio sleep of the
+one session, as "delay" is, so other sessions go on meanwhile.
+
 A control socket (config "ctl", a Unix socket) answers one command a
 connection: "stats" (JSON of the counters) and "reset" (counters and
 greylisting state back to zero).
@@ -99,12 +106,15 @@ class Session:
         self.errors = 0
         self.drop_next = False
         self.pipelining = bool(self.p.get("pipelining", True))
+        self.rtt = float(self.p.get("rtt") or 0)
+        self.out = []           # rtt: replies of this flight, not sent yet
         srv.seq += 1
         self.seq = srv.seq
         d = os.path.join(srv.cfg["transcripts"], local)
         self.path = os.path.join(d, "%06d.txt" % self.seq)
         os.makedirs(d, exist_ok=True)
         self.start = time.monotonic()
+        self.due = self.start + 2 * self.rtt   # rtt: when self.out may go
         self.note("session %d host=%s behaviour=%s local=%s peer=%s:%s "
                   "at %s" % (self.seq, lst["host"], self.beh, local,
                              self.peer, self.peer_port,
@@ -126,12 +136,39 @@ class Session:
     # -- I/O ----------------------------------------------------------------
 
     async def send(self, *lines):
-        """send - one reply (its lines, without CRLF) after the delay."""
+        """send - one reply (its lines, without CRLF) after the delay;
+        with rtt, held until the flight's last reply (push)."""
         if self.p.get("delay"):
             await asyncio.sleep(self.p["delay"])
         data = "".join(line + "\r\n" for line in lines).encode()
         for line in lines:
             self.lines.append("S: " + printable(line.encode()))
+        if self.rtt:
+            self.out.append(data)
+            if not self.more_in_flight():
+                await self.push()
+            return
+        self.writer.write(data)
+        try:
+            await self.writer.drain()
+        except (ConnectionError, OSError):
+            raise Closed("client gone while we wrote")
+
+    def more_in_flight(self):
+        """more_in_flight - True if the input already read holds another
+        command line (read_line would not need to read)."""
+        return self.buf.find(b"\n") >= 0 or len(self.buf) > LINE_MAX
+
+    async def push(self):
+        """push - rtt: the held replies of a flight, all in one write, when
+        the flight's round trip is over (self.due)."""
+        wait = self.due - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        data, n = b"".join(self.out), len(self.out)
+        self.out = []
+        self.note("rtt: %d replies sent at +%.3f s" %
+                  (n, time.monotonic() - self.start))
         self.writer.write(data)
         try:
             await self.writer.drain()
@@ -160,6 +197,8 @@ class Session:
                 del self.buf[:LINE_MAX]
                 self.skipping = True
                 return line
+            if self.out:
+                await self.push()
             self.flush()
             try:
                 data = await asyncio.wait_for(self.reader.read(65536),
@@ -169,6 +208,11 @@ class Session:
                 raise Closed("timeout")
             except (ConnectionError, OSError):
                 raise Closed("connection reset")
+            if self.rtt:
+                now = time.monotonic()
+                self.due = now + self.rtt
+                self.note("rtt: read %d bytes at +%.3f s" %
+                          (len(data), now - self.start))
             if not data:
                 if self.buf:
                     self.lines.append("C: " + printable(bytes(self.buf)))
@@ -210,6 +254,8 @@ class Session:
         # endless: continuation lines until the client leaves.
         if self.p.get("delay"):
             await asyncio.sleep(self.p["delay"])
+        if self.rtt:
+            await self.push()       # the flight's round trip first
         n = 0
         try:
             while n < ENDLESS_MAX:
@@ -431,6 +477,11 @@ class Server:
             why = "server error: %r" % e
             print("labsmtp: %s: %r" % (local, e), file=sys.stderr)
         finally:
+            if s is not None and s.out:
+                try:        # rtt: replies held when the session ended
+                    await s.push()
+                except (Closed, ConnectionError, OSError):
+                    pass
             st["current"] -= 1
             if s is not None:
                 s.note("end after %.3f s: %s" %

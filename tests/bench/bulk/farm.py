@@ -6,9 +6,10 @@
                          (domain, host, addresses, known users)
   farm.py bound DIR      prints the lower bounds (key=value lines) for the
                          farm in DIR and the parameters in the environment
-  farm.py replies TDIR CAP   sessions, replies, RSETs, time per reply
-                         and the busiest host's session time / CAP, from
-                         the scripted server's transcripts in TDIR
+  farm.py flights TDIR CAP   sessions, flights (round trips) by kind,
+                         RCPTs, RSETs, session times and the busiest
+                         host's session time / CAP, from the scripted
+                         server's transcripts in TDIR (key=value line)
   farm.py caps CAP       reads the scripted server's stats JSON on stdin,
                          prints "ADDR sessions max_concurrent" per farm
                          host and exits 1 if any max_concurrent > CAP
@@ -18,14 +19,16 @@ over DOMAINS [75] domains bulkNNN.test, domain of rank i getting a share
 proportional to 1/i^ZIPF [1.0] (largest remainder rounding, at least one
 each); HOSTS [5] scripted mail hosts (labsmtp.py, behaviour users) at
 198.18.6.1.., the domain of rank i on host ((i-1) mod HOSTS)+1; every
-host waits DELAY [0.02] s before each reply and offers PIPELINING
-[yes]. Every UNKNOWN_EVERY-th [10] address of a domain is an unknown
-user (550 5.1.1), the rest are known users (250). The list is shuffled
-with a fixed seed, as real lists mix their domains.
+host plays a network round trip of RTT [0.02] s (labsmtp's rtt=: the
+banner 2 RTT after the accept, the replies to each flight of client
+input together 1 RTT after it arrived) and offers PIPELINING [yes].
+Every UNKNOWN_EVERY-th [10] address of a domain is an unknown user (550
+5.1.1), the rest are known users (250). The list is shuffled with a
+fixed seed, as real lists mix their domains.
 
 The bound (see bound() for the model) reads CAP (per-host sessions),
 RCPT (recipients per session), RATE (new sessions a second per domain,
-0 none), CONC (sessions in all), DELAY and PIPELINING.
+0 none), CONC (sessions in all), RTT and PIPELINING.
 
 Standard library only.
 """
@@ -70,7 +73,7 @@ def gen(out):
     domains = env_int("DOMAINS", 75)
     hosts = env_int("HOSTS", 5)
     s = env_float("ZIPF", 1.0)
-    delay = env_float("DELAY", 0.02)
+    rtt = env_float("RTT", 0.02)
     every = env_int("UNKNOWN_EVERY", 10)
     pipe = os.environ.get("PIPELINING", "yes")
     if not 1 <= hosts <= HOSTS_MAX or domains < 1 or every < 2:
@@ -96,9 +99,9 @@ def gen(out):
         f.write("[lab]\nusers = %s\n" % " ".join(users))
         f.write("[hosts]\ndns 198.18.0.53 dns\n")
         for h in range(1, hosts + 1):
-            f.write("farm%d %s%d smtp behaviour=users delay=%g "
+            f.write("farm%d %s%d smtp behaviour=users rtt=%g "
                     "pipelining=%s idle_timeout=600\n" %
-                    (h, FARM_NET, h, delay, pipe))
+                    (h, FARM_NET, h, rtt, pipe))
         f.write("[dns]\n")
         for dom, host, _, _ in rows:
             f.write("%s MX 10 mx%d.farm.test\n" % (dom, host))
@@ -112,38 +115,35 @@ def gen(out):
 
 
 def bound(out):
-    """bound - lower bounds of the run time, in seconds.
+    """bound - the issue's round-trip lower bound of the run time.
 
-    Serial-reply model (the farm's own, the goal's base): labsmtp sleeps
-    DELAY before every reply and answers a session's commands one after
-    the other, pipelined or not, so a pipelined group of k commands costs
-    k delays and pipelining saves nothing but the client's own turnaround;
-    connecting costs nothing (the namespace's loopback). A session of k
-    RCPTs in one transaction costs k + 4 delays: banner, EHLO, MAIL, the
-    k RCPTs, QUIT. Sessions belong to one domain (as rcptd's engine); a
-    domain of n addresses needs at least s = ceil(n / RCPT) sessions and
-    one catch-all probe RCPT (riding on top of a session's cap, as
-    rcptd's engine does): work W = n + 1 + 4 s delays at the fewest
-    sessions, and more sessions only add work. A host serves at most CAP
-    sessions at once, so it needs at least sum(W) / CAP; one domain alone
-    at least (n + 1 + 4 max(s, CAP)) / CAP; with RATE > 0 a domain's s
-    session starts need (s - RATE) / RATE s after its first (a bucket of
-    RATE), then its last session's 5 delays; the whole run needs
-    sum(all W) / CONC. The bound is the largest of these over every host
-    and domain. Nothing else (DNS, start-up, rcptd's CPU) is counted.
-
-    Also printed, for reference: the same with rcptd's fixed 10 recipients
-    per transaction (RSET + MAIL again each 10: 2 more delays per further
-    transaction), and the issue's network round-trip model (connect and
-    banner 2 round trips, each unpipelined command 1, a pipelined group
-    of MAIL and RCPTs 1, QUIT 1; round trip = DELAY), which this farm
-    cannot reach: its delay is per reply, not per round trip."""
+    Model (issue 6), in round trips of RTT: connect and banner cost 2,
+    each unpipelined command 1, a pipelined flight 1 whatever it holds.
+    Sessions belong to one domain (as rcptd's engine) and carry at most
+    RCPT recipients in one transaction; the domain's catch-all probe
+    rides on top of one session's cap (as rcptd's engine does). With
+    PIPELINING a session costs T = 5: connect and banner 2, EHLO 1 (RFC
+    2920 3.1: EHLO ends a group), MAIL with all its RCPTs 1, QUIT 1
+    (rcptd sends QUIT once the last RCPT reply is in and holds its slot
+    until the 221), whatever the number of RCPTs. Without PIPELINING a
+    session of k RCPTs costs k + 5 (MAIL 1 and each RCPT 1). A domain of
+    n addresses needs at least ceil(n / RCPT) sessions, and more sessions
+    only add round trips. Limits:
+      host  a host's sessions share CAP slots: pipelined, all sessions
+            equal, ceil(sessions / CAP) * T; else its work / CAP;
+      rate  with RATE > 0 a domain's s session starts come from a bucket
+            of RATE refilled at RATE a second: the last starts at
+            (s - RATE) / RATE s at the earliest, then lasts a session;
+      all   CONC sessions at once in all: ceil(all sessions / CONC) * T
+            (pipelined), else all work / CONC.
+    The bound is the largest of them. DNS, start-up and CPU count
+    nothing. Also printed: bound4_s, the same with QUIT in the last
+    flight (T = 4: a client that knows a session's last batch)."""
     cap = env_int("CAP", 5)
     rcpt = env_int("RCPT", 50)
     rate = env_float("RATE", 0)
     conc = env_int("CONC", 256)
-    delay = env_float("DELAY", 0.02)
-    txn = env_int("TXN", 10)
+    rtt = env_float("RTT", 0.02)
     pipe = os.environ.get("PIPELINING", "yes") == "yes"
     rows = []
     with open(os.path.join(out, "domains.tsv")) as f:
@@ -157,67 +157,118 @@ def bound(out):
         sizes[0] += 1           # the catch-all probe
         return sizes
 
-    def limits(work_of, short):
-        """largest of the host, domain, rate and global terms (delays)"""
-        host_work, total, dom_max, rate_max = {}, 0.0, 0.0, 0.0
-        for dom, host, n in rows:
+    def limits(fixed):
+        """the host, rate and global terms in round trips, for sessions
+        of `fixed` round trips plus one per RCPT without pipelining"""
+        def cost(k):
+            return fixed + (0 if pipe else k)
+        host_sess, host_work, terms = {}, {}, {"rate": 0.0}
+        for _, host, n in rows:
             sizes = session_sizes(n)
-            w = sum(work_of(k) for k in sizes)
-            host_work[host] = host_work.get(host, 0.0) + w
-            total += w
+            host_sess[host] = host_sess.get(host, 0) + len(sizes)
+            host_work[host] = host_work.get(host, 0) + \
+                sum(cost(k) for k in sizes)
             s = len(sizes)
-            extra = (max(s, cap) - s) * work_of(0)
-            dom_max = max(dom_max, (w + extra) / cap)
             if rate > 0 and s > rate:
-                rate_max = max(rate_max,
-                               (s - rate) / rate / delay + short)
-        return max(max(host_work.values()) / cap, dom_max, rate_max,
-                   total / conc)
+                terms["rate"] = max(terms["rate"],
+                                    (s - rate) / rate / rtt + cost(1))
+        if pipe:
+            terms["host"] = max(math.ceil(x / cap) * fixed
+                                for x in host_sess.values())
+            terms["all"] = math.ceil(sum(host_sess.values()) / conc) * fixed
+        else:
+            terms["host"] = max(host_work.values()) / cap
+            terms["all"] = sum(host_work.values()) / conc
+        return terms, host_sess
 
-    serial = limits(lambda k: k + 4, 5)
-    serial_txn = limits(lambda k: k + 4 + 2 * max(0, math.ceil(k / txn) - 1),
-                        5)
-    if pipe:
-        rtt = limits(lambda k: 5, 5)
-    else:
-        rtt = limits(lambda k: k + 5, 6)
-    sessions = sum(len(session_sizes(n)) for _, _, n in rows)
-    print("bound_s=%.3f" % (serial * delay))
-    print("bound_txn_s=%.3f" % (serial_txn * delay))
-    print("bound_rtt_s=%.3f" % (rtt * delay))
-    print("min_sessions=%d" % sessions)
+    terms, host_sess = limits(5)
+    terms4, _ = limits(4)
+    busiest = max(host_sess, key=lambda h: host_sess[h])
+    which = max(terms, key=lambda k: terms[k])
+    print("bound_s=%.3f" % (terms[which] * rtt))
+    print("bound_rt=%g" % terms[which])
+    print("bound_term=%s" % which)
+    print("bound4_s=%.3f" % (max(terms4.values()) * rtt))
+    for k in ("host", "rate", "all"):
+        print("bound_%s_s=%.3f" % (k, terms[k] * rtt))
+    print("session_rt=%d" % 5)
+    print("min_sessions=%d" % sum(host_sess.values()))
+    print("busiest_sessions=%d" % host_sess[busiest])
     print("addresses=%d" % sum(n for _, _, n in rows))
     print("largest=%d" % max(n for _, _, n in rows))
     print("smallest=%d" % min(n for _, _, n in rows))
 
 
-def replies(tdir, cap):
-    """replies - what the farm's transcripts say of one run: sessions,
-    replies (final reply lines), RSETs, the effective time per reply (the
-    sessions' time over their replies: the delay plus the farm's and the
-    client's own overhead) and the busiest host's session time / cap."""
-    nsess = nrep = nrset = 0
-    secs = 0.0
-    busiest = 0.0
+def flight_kind(cmds):
+    """flight_kind - what one flight of client commands was."""
+    if not cmds:
+        return "banner"
+    verbs = [c.split(" ", 1)[0].upper() for c in cmds]
+    if verbs == ["QUIT"]:
+        return "quit"
+    if verbs[0] in ("EHLO", "HELO"):
+        return "ehlo" if len(verbs) == 1 else "ehlo+"
+    if verbs[0] in ("MAIL", "RSET"):
+        return "mail"
+    if all(v == "RCPT" for v in verbs):
+        return "rcpt"
+    return "other"
+
+
+def flights(tdir, cap):
+    """flights - what the farm's transcripts (rtt mode) say of one run:
+    sessions; flights in all and by kind (banner, ehlo, mail: MAIL with
+    its RCPTs, rcpt: RCPTs added to an open transaction, quit: QUIT
+    alone, other); RCPTs and RSETs; sessions carrying at most one RCPT;
+    the mean session time in round trips; the mean turnaround from a
+    flight of replies sent to the next input read (ms: the client's and
+    the farm's own latency, which the model counts as nothing); and the
+    busiest host's session time / cap (seconds)."""
+    rtt = env_float("RTT", 0.02)
+    kinds = {k: 0 for k in ("banner", "ehlo", "ehlo+", "mail", "rcpt",
+                            "quit", "other")}
+    nsess = nrcpt = nrset = small = nturn = 0
+    turn = 0.0
+    secs = busiest = 0.0
     for host in sorted(os.listdir(tdir)):
         if not host.startswith(FARM_NET):
             continue
         hsecs = 0.0
         d = os.path.join(tdir, host)
         for name in os.listdir(d):
+            cmds, srcpt, sent = [], 0, None
             with open(os.path.join(d, name), errors="replace") as f:
                 for line in f:
-                    if line.startswith("S: ") and line[6:7] == " ":
-                        nrep += 1
-                    elif line.startswith("C: RSET"):
-                        nrset += 1
+                    if line.startswith("C: "):
+                        cmds.append(line[3:].rstrip("\n"))
+                        if line.startswith("C: RCPT"):
+                            srcpt += 1
+                        elif line.startswith("C: RSET"):
+                            nrset += 1
+                    elif line.startswith("# rtt: read "):
+                        t = float(line.split()[6])
+                        if sent is not None and t >= sent:
+                            turn += t - sent
+                            nturn += 1
+                            sent = None
+                    elif line.startswith("# rtt: "):
+                        kinds[flight_kind(cmds)] += 1
+                        cmds = []
+                        sent = float(line.split()[6])
                     elif line.startswith("# end after "):
                         hsecs += float(line.split()[3])
                         nsess += 1
+            nrcpt += srcpt
+            small += srcpt <= 1
         secs += hsecs
         busiest = max(busiest, hsecs / cap)
-    print("sessions=%d replies=%d rsets=%d per_reply_ms=%.1f busy_s=%.3f" %
-          (nsess, nrep, nrset, 1000 * secs / max(nrep, 1), busiest))
+    nfl = sum(kinds.values())
+    print("sessions=%d flights=%d %s rcpts=%d rsets=%d small=%d "
+          "session_rt=%.2f turn_ms=%.1f busy_s=%.3f" %
+          (nsess, nfl, " ".join("fl_%s=%d" % (k.replace("+", "_more"), v)
+                                for k, v in kinds.items()),
+           nrcpt, nrset, small, secs / max(nsess, 1) / rtt,
+           1000 * turn / max(nturn, 1), busiest))
 
 
 def caps(cap):
@@ -237,8 +288,8 @@ def main(argv):
         gen(argv[2])
     elif len(argv) == 3 and argv[1] == "bound":
         bound(argv[2])
-    elif len(argv) == 4 and argv[1] == "replies":
-        replies(argv[2], int(argv[3]))
+    elif len(argv) == 4 and argv[1] == "flights":
+        flights(argv[2], int(argv[3]))
     elif len(argv) == 3 and argv[1] == "caps":
         return caps(int(argv[2]))
     else:
