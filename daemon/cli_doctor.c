@@ -35,16 +35,15 @@
  * our own; never the hosts file. Port 25 is tried only on addresses the
  * network policy allows, as for a probe. The probes themselves (DNS, the
  * port-25 greeting, Redis PING, DNSBL questions, the source address) are
- * doctor_net.h's; this file holds the options, the checks' judgement and
- * the report. */
-#include <arpa/inet.h>
+ * doctor_net.h's; the identity checks (source, helo, ptr, mail from,
+ * dnsbl) doctor_id.h's. Here: the options, the DNS, port-25 and Redis
+ * checks, the order of all and the report. */
 #include <arpa/nameser.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <ares.h>
 #include <uv.h>
@@ -53,7 +52,7 @@
 #include "core/redis_url.h"
 #include "daemon/cli.h"
 #include "daemon/config.h"
-#include "daemon/dnsquery.h"
+#include "daemon/doctor_id.h"
 #include "daemon/doctor_net.h"
 #include "daemon/log.h"
 #include "daemon/resolver.h"
@@ -62,20 +61,16 @@
 /* Port-25 targets tried: the first few MX addresses tell whether port 25
  * is open; more only lengthens the wait when it is blocked. */
 #define DOCTOR_TARGETS_MAX 3
-/* A check line; a greeting or a DNSBL's TXT is cut to fit. */
-#define DOCTOR_LINE_MAX 1024
-/* A fix: a sentence naming up to two host names (253 octets each) and two
- * addresses. */
-#define DOCTOR_FIX_MAX 768
+/* A check line; a greeting is cut to fit (doctor_id.h's lines too). */
+#define DOCTOR_LINE_MAX DOCTOR_ID_LINE_MAX
 /* A resolver slower than this makes every verification slow. */
 #define DOCTOR_DNS_SLOW_MS 1000
 /* The DNS servers, listed in the DNS check's line. */
 #define DOCTOR_SERVERS_MAX 256
 
-enum check { CHECK_PASS = 0, CHECK_WARN, CHECK_FAIL, CHECK_SKIP, CHECK_LAST };
+static const char *const check_name[DOCTOR_ID_CHECK_LAST] = {"PASS", "WARN",
+							     "FAIL", "SKIP"};
 
-static const char *const check_name[CHECK_LAST] = {"PASS", "WARN", "FAIL",
-						   "SKIP"};
 struct target {
 	struct doctor_net_ip ip;
 	unsigned port;
@@ -87,17 +82,31 @@ struct doctor {
 	const struct config *c;
 	struct netpolicy policy;
 	struct doctor_net net;
-	unsigned count[CHECK_LAST];
+	unsigned count[DOCTOR_ID_CHECK_LAST];
 	bool dns_ok;
 	struct target targets[DOCTOR_TARGETS_MAX];
 	unsigned ntargets;
-	struct doctor_net_ip source;
-	bool source_usable;
+	struct doctor_id id; /* the identity checks' (doctor_id.h) */
 };
 
-/* report - one check line, and the fix under it when @fix is not NULL. */
+/* report_line - one check line, and the fix under it when @fix is not
+ * NULL; counted. The doctor_id_report_fn of the identity checks. */
+static void report_line(void *arg, enum doctor_id_check st, const char *fix,
+			const char *line)
+{
+	struct doctor *d = arg;
+
+	d->count[st]++;
+	printf("%s  %s\n", check_name[st], line);
+	if (fix)
+		printf("      fix: %s\n", fix);
+	fflush(stdout);
+}
+
+/* report - one check line of this file's checks, formatted. */
 __attribute__((format(printf, 4, 5))) static void
-report(struct doctor *d, enum check st, const char *fix, const char *fmt, ...)
+report(struct doctor *d, enum doctor_id_check st, const char *fix,
+       const char *fmt, ...)
 {
 	char line[DOCTOR_LINE_MAX];
 	va_list ap;
@@ -105,11 +114,7 @@ report(struct doctor *d, enum check st, const char *fix, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	d->count[st]++;
-	printf("%s  %s\n", check_name[st], line);
-	if (fix)
-		printf("      fix: %s\n", fix);
-	fflush(stdout);
+	report_line(d, st, fix, line);
 }
 
 /* ---- the checks --------------------------------------------------------- */
@@ -177,7 +182,7 @@ static void check_dns(struct doctor *d)
 	doctor_net_ask(&d->net, ns_t_a, name, &q);
 	if (q.status != ARES_SUCCESS && q.status != ARES_ENODATA &&
 	    q.status != ARES_ENOTFOUND) {
-		report(d, CHECK_FAIL,
+		report(d, DOCTOR_ID_FAIL,
 		       "name a DNS server that answers with --dns-server IP "
 		       "(a local caching resolver such as unbound, not a "
 		       "public one: DNS blocklists refuse public resolvers)",
@@ -188,14 +193,15 @@ static void check_dns(struct doctor *d)
 	}
 	d->dns_ok = true;
 	if (q.ms > DOCTOR_DNS_SLOW_MS)
-		report(d, CHECK_WARN,
+		report(d, DOCTOR_ID_WARN,
 		       "use a resolver close to this host (a local unbound); "
 		       "every verification waits for several lookups",
 		       "DNS: %s (%s) answered, but slowly (%u ms)",
 		       c->dns_server.count ? "--dns-server" : "system resolver",
 		       list, q.ms);
 	else
-		report(d, CHECK_PASS, NULL, "DNS: %s (%s) answered in %u ms",
+		report(d, DOCTOR_ID_PASS, NULL,
+		       "DNS: %s (%s) answered in %u ms",
 		       c->dns_server.count ? "--dns-server" : "system resolver",
 		       list, q.ms);
 }
@@ -244,7 +250,7 @@ static void find_targets(struct doctor *d)
 			doctor_net_ip_set(&ip, family, octets);
 			target_add(d, host, &ip, port, why, sizeof(why));
 		} else if (!d->dns_ok) {
-			report(d, CHECK_SKIP, NULL,
+			report(d, DOCTOR_ID_SKIP, NULL,
 			       "port 25: cannot resolve %s without DNS", host);
 			return;
 		} else {
@@ -253,7 +259,7 @@ static void find_targets(struct doctor *d)
 				target_add(d, host, &q.addr[i], port, why,
 					   sizeof(why));
 			if (q.count == 0) {
-				report(d, CHECK_FAIL,
+				report(d, DOCTOR_ID_FAIL,
 				       "name a mail server by an address or "
 				       "a name that resolves",
 				       "port 25: %s has no address (%s)", host,
@@ -266,14 +272,14 @@ static void find_targets(struct doctor *d)
 	} else {
 		struct doctor_net_mx m;
 		if (!d->dns_ok) {
-			report(d, CHECK_SKIP, NULL,
+			report(d, DOCTOR_ID_SKIP, NULL,
 			       "port 25: cannot find the MX of %s without DNS",
 			       c->target_domain);
 			return;
 		}
 		if (doctor_net_mx(&d->net, c->target_domain, &m) < 0 ||
 		    m.status != RESOLVER_OK) {
-			report(d, CHECK_FAIL,
+			report(d, DOCTOR_ID_FAIL,
 			       "name a domain that receives mail "
 			       "(--target-domain gmail.com) or a server "
 			       "(--target-host)",
@@ -293,7 +299,7 @@ static void find_targets(struct doctor *d)
 			}
 	}
 	if (d->ntargets == 0)
-		report(d, CHECK_FAIL,
+		report(d, DOCTOR_ID_FAIL,
 		       "rcptd never probes such addresses; name a public mail "
 		       "server, or allow the range with --allow-net CIDR",
 		       "port 25: refusing to connect: %s", why);
@@ -313,7 +319,7 @@ static void check_port25(struct doctor *d)
 				d->c->connect_timeout, d->c->banner_timeout,
 				&t);
 		if (t.greeted && t.code == 220) {
-			report(d, CHECK_PASS, NULL,
+			report(d, DOCTOR_ID_PASS, NULL,
 			       "port 25: %s [%s]:%u greeted us in %u ms: "
 			       "\"%d %s\"",
 			       tg->host, tg->ip.text, tg->port, t.greet_ms,
@@ -323,7 +329,8 @@ static void check_port25(struct doctor *d)
 		if (t.greeted) {
 			/* A 554 at connect is mostly about the client: a
 			 * blocklist, no PTR, a bad reputation. */
-			report(d, t.code >= 500 ? CHECK_FAIL : CHECK_WARN,
+			report(d,
+			       t.code >= 500 ? DOCTOR_ID_FAIL : DOCTOR_ID_WARN,
 			       t.code >= 500
 				   ? "the server refuses this host before it "
 				     "says hello; its text says why (often a "
@@ -349,7 +356,7 @@ static void check_port25(struct doctor *d)
 	}
 	if (d->ntargets == 0)
 		return;
-	report(d, CHECK_FAIL,
+	report(d, DOCTOR_ID_FAIL,
 	       refused_only
 		   ? "the connection was refused: the server is down, or a "
 		     "firewall on the way rejects port 25; try another "
@@ -362,216 +369,6 @@ static void check_port25(struct doctor *d)
 	       failures);
 }
 
-/* find_source - the outgoing address: --source-ip, else the kernel's
- * choice towards the first target (connect(2) on a UDP socket picks the
- * route and the source address; nothing is sent). */
-static void find_source(struct doctor *d)
-{
-	const struct config *c = d->c;
-	enum netpolicy_class cls;
-	unsigned char octets[16];
-	int family;
-
-	if (c->source_ip[0]) {
-		/* Checked by cli_doctor() before anything ran. */
-		netpolicy_parse_ip(c->source_ip, &family, octets);
-		doctor_net_ip_set(&d->source, family, octets);
-		d->source_usable = true;
-		report(d, CHECK_PASS, NULL,
-		       "outgoing address: %s (--source-ip)", d->source.text);
-		return;
-	}
-	if (d->ntargets == 0) {
-		report(d, CHECK_SKIP,
-		       "name it with --source-ip, or a reachable target",
-		       "outgoing address: unknown without a port-25 target");
-		return;
-	}
-	const struct target *tg = &d->targets[0];
-
-	if (doctor_net_source(&tg->ip, &d->source) < 0) {
-		report(d, CHECK_FAIL, "name it with --source-ip",
-		       "outgoing address: no route to %s", tg->ip.text);
-		return;
-	}
-	cls = netpolicy_check(&d->policy, d->source.family, d->source.octets);
-	if (cls != NETPOLICY_GLOBAL) {
-		report(d, CHECK_FAIL,
-		       "this host is behind NAT: mail servers see another "
-		       "address; name that public address with --source-ip "
-		       "so that its DNS can be checked",
-		       "outgoing address: %s is %s (the kernel's choice for "
-		       "%s)",
-		       d->source.text, netpolicy_class_name(cls), tg->ip.text);
-		return;
-	}
-	d->source_usable = true;
-	report(d, CHECK_PASS, NULL,
-	       "outgoing address: %s (the kernel's choice for %s)",
-	       d->source.text, tg->ip.text);
-}
-
-/* helo_is_fqdn - a host name with at least two labels, not localhost. */
-static bool helo_is_fqdn(const char *helo, char *norm)
-{
-	int family;
-	unsigned char oct[16];
-
-	size_t len;
-
-	if (netpolicy_parse_ip(helo, &family, oct) == 0 ||
-	    dnsquery_name_normalise(helo, norm) < 0 || !strchr(norm, '.'))
-		return false;
-	len = strlen(norm);
-	return !(len >= 12 && strcmp(norm + len - 12, ".localdomain") == 0) &&
-	       !(len >= 10 && strcmp(norm + len - 10, ".localhost") == 0);
-}
-
-/* check_identity - HELO an FQDN resolving to the outgoing address, whose
- * PTR names it back (forward-confirmed reverse DNS). */
-static void check_identity(struct doctor *d)
-{
-	const struct config *c = d->c;
-	char helo[DOCTOR_NAME_MAX + 1] = "", list[400];
-	char fix[DOCTOR_FIX_MAX];
-	bool fqdn = helo_is_fqdn(c->helo, helo), forward = false;
-	struct doctor_net_dq q, p;
-
-	if (!fqdn) {
-		report(d, CHECK_FAIL,
-		       "set --helo to this host's fully qualified name, e.g. "
-		       "verifier.example.org, with an A record for the "
-		       "outgoing address and that address's PTR set to it",
-		       "HELO '%s' is not a fully qualified domain name",
-		       c->helo);
-	} else {
-		report(d, CHECK_PASS, NULL,
-		       "HELO %s is a fully qualified domain name", helo);
-	}
-	if (!d->dns_ok || !d->source_usable) {
-		report(d, CHECK_SKIP, NULL,
-		       "HELO and PTR of the outgoing address: %s",
-		       !d->dns_ok ? "no DNS" : "the address is not known");
-		return;
-	}
-	if (fqdn) {
-		doctor_net_addrs(&d->net, helo, &q);
-		doctor_net_addr_list(&q, list, sizeof(list));
-		for (unsigned i = 0; i < q.count; i++)
-			forward |= doctor_net_ip_equal(&q.addr[i], &d->source);
-		snprintf(fix, sizeof(fix),
-			 "publish %s %s %s in DNS (or change --helo to the "
-			 "name the address's PTR gives)",
-			 helo, d->source.family == AF_INET ? "A" : "AAAA",
-			 d->source.text);
-		if (forward)
-			report(d, CHECK_PASS, NULL,
-			       "HELO %s resolves to %s (the outgoing address)",
-			       helo, d->source.text);
-		else if (q.count)
-			report(d, CHECK_FAIL, fix,
-			       "HELO %s resolves to %s, not to the outgoing "
-			       "address %s",
-			       helo, list, d->source.text);
-		else
-			report(d, CHECK_FAIL, fix,
-			       "HELO %s has no A or AAAA record (%s)", helo,
-			       q.status == ARES_ENOTFOUND ? "NXDOMAIN"
-			       : q.status == ARES_ENODATA
-				   ? "NODATA"
-				   : doctor_net_dq_error(q.status));
-	}
-
-	doctor_net_ptr(&d->net, &d->source, &p);
-	snprintf(fix, sizeof(fix),
-		 "ask whoever owns %s (your hosting provider or ISP: the "
-		 "reverse DNS or rDNS setting) to set its PTR to %s",
-		 d->source.text, fqdn ? helo : "your HELO name");
-	if (p.count == 0) {
-		report(
-		    d, CHECK_FAIL, fix, "PTR of %s: none (%s)", d->source.text,
-		    p.status == ARES_ENOTFOUND ? "NXDOMAIN"
-		    : p.status == ARES_ENODATA ? "NODATA"
-					       : doctor_net_dq_error(p.status));
-		return;
-	}
-	for (unsigned i = 0; fqdn && i < p.count; i++)
-		if (strcasecmp(p.name[i], helo) == 0) {
-			report(d, forward ? CHECK_PASS : CHECK_WARN,
-			       forward ? NULL
-				       : "publish the A/AAAA record above: "
-					 "without it the PTR is not "
-					 "confirmed",
-			       "PTR of %s: %s, the HELO name%s", d->source.text,
-			       p.name[i],
-			       forward ? " (forward-confirmed)" : "");
-			return;
-		}
-	/* The PTR names another host: does it at least confirm itself? */
-	doctor_net_addrs(&d->net, p.name[0], &q);
-	forward = false;
-	for (unsigned i = 0; i < q.count; i++)
-		forward |= doctor_net_ip_equal(&q.addr[i], &d->source);
-	if (forward)
-		snprintf(fix, sizeof(fix),
-			 "use --helo %s (it resolves back to %s), or set the "
-			 "PTR of %s to %s",
-			 p.name[0], d->source.text, d->source.text,
-			 fqdn ? helo : "your HELO name");
-	report(d, CHECK_FAIL, fix, "PTR of %s: %s, not the HELO name %s%s",
-	       d->source.text, p.name[0], c->helo,
-	       forward ? "" : " (and it does not resolve back)");
-}
-
-/* check_mail_from - the sender's domain must be able to receive the
- * bounces that a real message from it would cause (RFC 5321 4.5.5 and
- * RFC 7505 4.2: receivers refuse a sender domain with no MX or a null
- * MX). The null sender needs nothing. */
-static void check_mail_from(struct doctor *d)
-{
-	const char *from = d->c->mail_from, *at = strrchr(from, '@');
-	const char *fix = "use the null sender (--mail-from '') or an "
-			  "address at a domain you run that receives mail";
-	struct doctor_net_mx m;
-
-	if (from[0] == '\0') {
-		report(d, CHECK_PASS, NULL,
-		       "MAIL FROM: the null sender <> (needs no DNS)");
-		return;
-	}
-	if (at == NULL || at[1] == '\0') {
-		report(d, CHECK_FAIL, fix, "MAIL FROM %s: not an address",
-		       from);
-		return;
-	}
-	if (!d->dns_ok) {
-		report(d, CHECK_SKIP, NULL, "MAIL FROM %s: no DNS", from);
-		return;
-	}
-	if (doctor_net_mx(&d->net, at + 1, &m) < 0) {
-		report(d, CHECK_FAIL, fix, "MAIL FROM %s: '%s' is not a domain",
-		       from, at + 1);
-		return;
-	}
-	if (m.status == RESOLVER_OK && !m.implicit)
-		report(d, CHECK_PASS, NULL,
-		       "MAIL FROM %s: %s has an MX (%s, preference %u)", from,
-		       at + 1, m.hosts[0].name, m.hosts[0].preference);
-	else if (m.status == RESOLVER_OK)
-		report(d, CHECK_WARN,
-		       "publish an MX record for the domain; some receivers "
-		       "refuse senders without one",
-		       "MAIL FROM %s: %s has no MX, only an address (the "
-		       "implicit MX)",
-		       from, at + 1);
-	else
-		report(d, CHECK_FAIL, fix,
-		       "MAIL FROM %s: %s cannot receive "
-		       "mail (%s%s%s)",
-		       from, at + 1, resolver_status_name(m.status) ?: "?",
-		       m.error[0] ? ": " : "", m.error);
-}
-
 /* check_redis - --redis connects, logs in and answers PING. */
 static void check_redis(struct doctor *d)
 {
@@ -580,13 +377,13 @@ static void check_redis(struct doctor *d)
 	char err[REDIS_URL_MAX], shown[REDIS_URL_MAX];
 
 	if (d->c->redis[0] == '\0') {
-		report(d, CHECK_SKIP, NULL,
+		report(d, DOCTOR_ID_SKIP, NULL,
 		       "Redis: not configured (--redis URL; without it the "
 		       "cache is in-process only)");
 		return;
 	}
 	if (redis_url_parse(d->c->redis, &url, err, sizeof(err)) < 0) {
-		report(d, CHECK_FAIL,
+		report(d, DOCTOR_ID_FAIL,
 		       "write it as redis://[:PASSWORD@]HOST[:PORT][/DB]",
 		       "Redis: --redis: %s", err);
 		return;
@@ -594,109 +391,17 @@ static void check_redis(struct doctor *d)
 	redis_url_display(&url, shown, sizeof(shown));
 	doctor_net_redis_ping(&d->net, &url, d->c->redis_timeout, &pong);
 	if (!pong.started)
-		report(d, CHECK_FAIL, NULL, "Redis %s: %s", shown, pong.text);
+		report(d, DOCTOR_ID_FAIL, NULL, "Redis %s: %s", shown,
+		       pong.text);
 	else if (pong.answered && strcmp(pong.text, "PONG") == 0)
-		report(d, CHECK_PASS, NULL, "Redis %s: PONG in %u ms", shown,
-		       pong.ms);
+		report(d, DOCTOR_ID_PASS, NULL, "Redis %s: PONG in %u ms",
+		       shown, pong.ms);
 	else
-		report(d, CHECK_FAIL,
+		report(d, DOCTOR_ID_FAIL,
 		       "check the host, port and password of --redis, and "
 		       "that Redis runs; rcptd works without it, on the "
 		       "in-process cache, and /readyz reports not ready",
 		       "Redis %s: %s", shown, pong.text);
-}
-
-/* dnsbl_code - what an A answer of a DNSBL means (RFC 5782 2.3: any
- * 127.0.0.0/8 address but 127.0.0.1 lists; Spamhaus-style lists answer
- * 127.255.255.x when they refuse the query itself). */
-static enum check dnsbl_code(const struct doctor_net_dq *q, const char **why)
-{
-	const unsigned char *a = q->addr[0].octets;
-
-	if (a[0] != 127) {
-		*why = "an answer outside 127.0.0.0/8: the zone is not a "
-		       "DNSBL (retired, or a wildcard)";
-		return CHECK_WARN;
-	}
-	if (a[1] == 255 && a[2] == 255) {
-		*why = "the list refused the query (127.255.255.x: most often "
-		       "a public or shared resolver, which many lists block)";
-		return CHECK_WARN;
-	}
-	if (a[1] == 0 && a[2] == 0 && a[3] == 1) {
-		*why = "127.0.0.1 is not a listing (RFC 5782 2.3)";
-		return CHECK_WARN;
-	}
-	*why = NULL;
-	return CHECK_FAIL;
-}
-
-static void check_dnsbl(struct doctor *d, const char *zone)
-{
-	char z[DOCTOR_NAME_MAX + 1];
-	const char *why;
-	struct doctor_net_dq q, txt;
-	enum check st;
-
-	if (dnsquery_name_normalise(zone, z) < 0) {
-		report(d, CHECK_FAIL, "name the zone as a domain name",
-		       "DNSBL '%s': not a DNS name", zone);
-		return;
-	}
-	if (!d->dns_ok || !d->source_usable) {
-		report(d, CHECK_SKIP, NULL, "DNSBL %s: %s", z,
-		       !d->dns_ok ? "no DNS" : "the address is not known");
-		return;
-	}
-	/* RFC 5782 5: every IPv4 list lists 127.0.0.2; a zone that does
-	 * not is misnamed, or does not answer this resolver. */
-	if (d->source.family == AF_INET) {
-		static const unsigned char test_point[4] = {127, 0, 0, 2};
-		struct doctor_net_ip tp;
-
-		doctor_net_ip_set(&tp, AF_INET, test_point);
-		doctor_net_dnsbl(&d->net, &tp, z, ns_t_a, &q);
-	}
-	if (d->source.family == AF_INET &&
-	    (q.count == 0 || q.addr[0].octets[0] != 127 ||
-	     dnsbl_code(&q, &why) != CHECK_FAIL))
-		report(d, CHECK_WARN,
-		       "check the zone's name, and query it through your own "
-		       "resolver (lists refuse public ones)",
-		       "DNSBL %s: its test address 127.0.0.2 is not listed "
-		       "(%s): its answers cannot be trusted",
-		       z,
-		       q.count ? q.addr[0].text
-		       : q.status == ARES_ENOTFOUND
-			   ? "NXDOMAIN"
-			   : doctor_net_dq_error(q.status));
-	doctor_net_dnsbl(&d->net, &d->source, z, ns_t_a, &q);
-	if (q.status == ARES_ENOTFOUND || q.status == ARES_ENODATA) {
-		report(d, CHECK_PASS, NULL, "DNSBL %s: %s is not listed", z,
-		       d->source.text);
-		return;
-	}
-	if (q.count == 0) {
-		report(d, CHECK_WARN, "try again; check the zone's name",
-		       "DNSBL %s: could not check %s: %s", z, d->source.text,
-		       doctor_net_dq_error(q.status));
-		return;
-	}
-	st = dnsbl_code(&q, &why);
-	if (st != CHECK_FAIL) {
-		report(d, st, "see the list's usage policy",
-		       "DNSBL %s: %s answers %s: %s", z, d->source.text,
-		       q.addr[0].text, why);
-		return;
-	}
-	doctor_net_dnsbl(&d->net, &d->source, z, ns_t_txt, &txt);
-	report(d, CHECK_FAIL,
-	       "receivers that use this list refuse this host: follow the "
-	       "list's delisting procedure (its TXT record names it), and "
-	       "find out why it was listed first",
-	       "DNSBL %s: %s is listed (%s)%s%s%s", z, d->source.text,
-	       q.addr[0].text, txt.count ? ": \"" : "", txt.txt,
-	       txt.count ? "\"" : "");
 }
 
 /* ---- the command ----------------------------------------------------------
@@ -728,18 +433,19 @@ static void doctor_run(struct doctor *d)
 	check_dns(d);
 	find_targets(d);
 	check_port25(d);
-	find_source(d);
-	check_identity(d);
-	check_mail_from(d);
+	d->id.dns_ok = d->dns_ok;
+	doctor_id_source(&d->id, d->ntargets ? &d->targets[0].ip : NULL);
+	doctor_id_helo(&d->id);
+	doctor_id_mail_from(&d->id);
 	check_redis(d);
 	if (c->dnsbl.count == 0)
-		report(d, CHECK_SKIP, NULL,
+		report(d, DOCTOR_ID_SKIP, NULL,
 		       "DNS blocklists: none named (--dnsbl ZONE, repeatable)");
 	for (unsigned i = 0; i < c->dnsbl.count; i++)
-		check_dnsbl(d, c->dnsbl.item[i]);
+		doctor_id_dnsbl(&d->id, c->dnsbl.item[i]);
 	printf("\ndoctor: %u passed, %u warnings, %u failed, %u skipped\n",
-	       d->count[CHECK_PASS], d->count[CHECK_WARN], d->count[CHECK_FAIL],
-	       d->count[CHECK_SKIP]);
+	       d->count[DOCTOR_ID_PASS], d->count[DOCTOR_ID_WARN],
+	       d->count[DOCTOR_ID_FAIL], d->count[DOCTOR_ID_SKIP]);
 }
 
 int cli_doctor(int argc, char **argv, char **envp)
@@ -801,6 +507,11 @@ int cli_doctor(int argc, char **argv, char **envp)
 	memset(&d, 0, sizeof(d));
 	d.c = &c;
 	netpolicy_init(&d.policy);
+	d.id.c = &c;
+	d.id.net = &d.net;
+	d.id.policy = &d.policy;
+	d.id.report = report_line;
+	d.id.arg = &d;
 	for (unsigned i = 0; i < c.allow_net.count; i++)
 		if (netpolicy_allow_cidr(&d.policy, c.allow_net.item[i], err,
 					 sizeof(err)) < 0) {
@@ -818,7 +529,7 @@ int cli_doctor(int argc, char **argv, char **envp)
 		fprintf(stderr, "rcptd doctor: %s\n", err);
 	else {
 		doctor_run(&d);
-		rc = d.count[CHECK_FAIL] ? 1 : 0;
+		rc = d.count[DOCTOR_ID_FAIL] ? 1 : 0;
 	}
 	doctor_net_close(&d.net);
 	uv_run(&d.loop, UV_RUN_DEFAULT); /* let the handles close */
