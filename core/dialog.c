@@ -236,6 +236,9 @@ const char *dialog_config_check(const struct dialog_config *cfg)
 	if (cfg->rcpt_per_txn == 0 ||
 	    cfg->rcpt_per_txn > DIALOG_RCPT_PER_TXN_MAX)
 		return "recipients per transaction must be 1..100";
+	if (cfg->reject_permille > 1000)
+		return "the expected share of rejections must be 0..1000 "
+		       "permille";
 	if (cfg->transcript_max != 0 &&
 	    (cfg->transcript_max < TRANSCRIPT_MIN ||
 	     cfg->transcript_max > DIALOG_TRANSCRIPT_MAX))

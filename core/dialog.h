@@ -177,17 +177,21 @@ struct dialog_config {
 	unsigned rcpt_ms; /* restarted by each RCPT reply of a batch */
 	unsigned rset_ms;
 	unsigned quit_ms;
-	unsigned idle_ms;      /* open session waiting for recipients;
+	unsigned idle_ms;	  /* open session waiting for recipients;
 				 * 0: QUIT as soon as the queue is empty */
-	unsigned rcpt_per_txn; /* 1..DIALOG_RCPT_PER_TXN_MAX */
-	unsigned rcpt_max;     /* per session; 0: no limit */
-	unsigned errors_max;   /* 4yz/5yz RCPT replies per session before
+	unsigned rcpt_per_txn;	  /* 1..DIALOG_RCPT_PER_TXN_MAX */
+	unsigned rcpt_max;	  /* per session; 0: no limit */
+	unsigned errors_max;	  /* 4yz/5yz RCPT replies per session before
 				 * the rest go NOT_ATTEMPTED (refused MAILs
 				 * of a session that goes on count too, see
 				 * dialog_add_txn); 0: no limit */
-	bool pipelining;       /* use PIPELINING when offered */
-	size_t transcript_max; /* 0: none; <= DIALOG_TRANSCRIPT_MAX */
-	dialog_alloc_fn alloc; /* NULL: malloc/realloc/free */
+	unsigned reject_permille; /* expected share of 4yz/5yz RCPT replies
+				   * (1..1000): a pipelined batch may then
+				   * carry budget * 1000 / it RCPTs; 0:
+				   * unknown, batches of the budget */
+	bool pipelining;	  /* use PIPELINING when offered */
+	size_t transcript_max;	  /* 0: none; <= DIALOG_TRANSCRIPT_MAX */
+	dialog_alloc_fn alloc;	  /* NULL: malloc/realloc/free */
 	void *alloc_ud;
 };
 

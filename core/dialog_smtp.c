@@ -185,6 +185,11 @@ static unsigned txn_room(const struct dialog *d, bool fresh)
 		unsigned budget = d->errors < d->cfg.errors_max
 				      ? d->cfg.errors_max - d->errors
 				      : 0;
+		if (d->cfg.reject_permille > 0 && budget > 0) {
+			unsigned long g = (unsigned long)budget * 1000 /
+					  d->cfg.reject_permille;
+			budget = g < room ? (unsigned)g : room;
+		}
 		if (budget < room)
 			room = budget;
 	}

@@ -87,7 +87,8 @@ struct edomain {
 	bool gating, gate_held;
 	unsigned gate_target;
 	uint64_t gate_token;
-	unsigned active;     /* sessions */
+	unsigned active;		       /* sessions */
+	unsigned rcpt_answered, rcpt_rejected; /* RCPT replies, 4yz/5yz */
 	bool probing;	     /* a catch-all probe is in a session */
 	unsigned probe_runs; /* bounded: an unanswered probe is retried once */
 	enum verdict_reason probe_reason; /* why the probe said nothing */
@@ -156,6 +157,7 @@ struct engine {
 	uv_loop_t *loop;
 	struct engine_config c;
 	struct htab inflight, domains, hosts, facts;
+	unsigned long rcpt_answered, rcpt_rejected; /* RCPT replies, 4yz/5yz */
 	TAILQ_HEAD(, edomain) ready;
 	TAILQ_HEAD(, esess) sessions;	/* running, for engine_close() */
 	TAILQ_HEAD(, edomain) dns_wait; /* domains waiting for a lookup slot */
@@ -180,9 +182,18 @@ struct engine {
 	struct engine_stats stats;
 };
 
+/* RCPT answers seen before their share of rejections sizes the pipelined
+ * batches of a domain's next sessions (engine_session.c). */
+#define ENGINE_REJECT_SAMPLE 10
+/* The share of rejected RCPTs (permille) assumed before any is seen: one
+ * in eight, a list that was never cleaned (a tenth of unknown users,
+ * BENCHMARKS.md "Bulk"), and the catch-all probe's own rejection. */
+#define ENGINE_REJECT_PRIOR 125
+
 /* engine.c */
 void engine__copy_str(char *dst, size_t size, const char *src);
 void engine__dom_release(struct edomain *d);
+void engine__ready_insert(struct engine *e, struct edomain *d);
 void engine__fill_smtp_target(struct ereq *r, unsigned ti);
 void engine__pump_soon(struct engine *e);
 void engine__req_finish(struct ereq *r, enum verdict_reason reason,

@@ -41,6 +41,12 @@ static void on_result(struct session *s, const struct dialog_result *res,
 	}
 	if (res->status == DIALOG_RCPT_REPLIED) {
 		x->nreplied++;
+		x->d->rcpt_answered++;
+		x->e->rcpt_answered++;
+		if (res->code >= 400) {
+			x->d->rcpt_rejected++;
+			x->e->rcpt_rejected++;
+		}
 		r->reply_reason =
 		    classify_reply(res->stage, res->code, res->enhanced,
 				   res->text, &r->retry_after);
@@ -272,10 +278,8 @@ static void on_session_done(struct session *s, void *data)
 	e->active--;
 	TAILQ_REMOVE(&e->sessions, x, link);
 	free(x);
-	if (!TAILQ_EMPTY(&d->queue) && !d->in_ready) {
-		TAILQ_INSERT_TAIL(&e->ready, d, ready_link);
-		d->in_ready = true;
-	}
+	if (!TAILQ_EMPTY(&d->queue) && !d->in_ready)
+		engine__ready_insert(e, d);
 	engine__pump_soon(e);
 	engine__dom_release(d);
 }
@@ -466,6 +470,22 @@ bool engine__start_session(struct engine *e, struct edomain *d)
 	/* The probe rides on top of the session's recipient cap. */
 	struct dialog_config dc = e->c.dialog;
 	dc.rcpt_max = n + (x->probe != NULL);
+	/* How many RCPTs a pipelined batch may carry: the error budget over
+	 * the share of rejections seen at this domain (after 10 answers), or
+	 * in the whole run; before any, ENGINE_REJECT_PRIOR. A domain whose
+	 * server rejects far more than that costs its first session the
+	 * error limits (Postfix slows down past 10 errors and hangs up at
+	 * 20: the rest go on in a new session, in batches of the budget). */
+	if (d->rcpt_answered >= ENGINE_REJECT_SAMPLE)
+		dc.reject_permille =
+		    (unsigned)(1000ull * (d->rcpt_rejected + 1) /
+			       (d->rcpt_answered + 2));
+	else if (e->rcpt_answered >= ENGINE_REJECT_SAMPLE)
+		dc.reject_permille =
+		    (unsigned)(1000ull * (e->rcpt_rejected + 1) /
+			       (e->rcpt_answered + 2));
+	else
+		dc.reject_permille = ENGINE_REJECT_PRIOR;
 	int rc = session_start(e->loop, &t, &dc, e->c.connect_timeout_ms, rcpts,
 			       (void *const *)tags, n + (x->probe != NULL),
 			       on_result, on_session_done, x, &s);

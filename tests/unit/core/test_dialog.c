@@ -48,6 +48,7 @@ struct dtest {
 	bool no_pipelining;
 	unsigned per_txn;
 	unsigned errors_max;
+	unsigned reject_permille;
 	unsigned idle_ms;
 	const char *mail_from;
 	const char *script;
@@ -351,6 +352,28 @@ static const struct dtest tests[] = {
 	      {C, DIALOG_RCPT_NOT_ATTEMPTED, SMTP_STAGE_NONE, 0, "",
 	       DIALOG_FAIL_NONE,
 	       "not attempted: session error limit reached"}}},
+
+    {.name = "a low share of rejections lets a batch pass the budget",
+     .rcpts = {A, B, C, D, E},
+     .errors_max = 2,
+     .reject_permille = 500, /* 2 errors expected in 4 RCPTs */
+     .script = EHLO_PIPE "C: MAIL FROM:<>\n"
+			 "C: RCPT TO:<" A ">\n"
+			 "C: RCPT TO:<" B ">\n"
+			 "C: RCPT TO:<" C ">\n"
+			 "C: RCPT TO:<" D ">\n"
+			 "S: 250 Ok\n"
+			 "S: 250 2.1.5 Ok\n"
+			 "S: 550 5.1.1 unknown\n"
+			 "S: 250 2.1.5 Ok\n"
+			 "S: 250 2.1.5 Ok\n"
+			 "C: RCPT TO:<" E ">\n"
+			 "S: 250 2.1.5 Ok\n"
+			 "C: QUIT\n"
+			 "S: 221 Bye\n",
+     .want = {REPLIED(A, 250, "2.1.5"), REPLIED(B, 550, "5.1.1"),
+	      REPLIED(C, 250, "2.1.5"), REPLIED(D, 250, "2.1.5"),
+	      REPLIED(E, 250, "2.1.5")}},
 
     {.name = "421 banner: no QUIT",
      .rcpts = {A},
@@ -1044,6 +1067,7 @@ static struct dialog *new_dialog(const struct dtest *t)
 	if (t->per_txn)
 		cfg.rcpt_per_txn = t->per_txn;
 	cfg.errors_max = t->errors_max;
+	cfg.reject_permille = t->reject_permille;
 	cfg.idle_ms = t->idle_ms;
 	if (t->mail_from)
 		cfg.mail_from = t->mail_from;
