@@ -378,11 +378,7 @@ static struct jobstore *jobs_new(const struct config *c, unsigned loops)
 	    .retention_ms = c->job_retention,
 	};
 
-	job_config_defaults(&jc.job);
-	jc.job.window = c->job_window;
-	jc.job.domain_window = c->per_host_concurrency * c->rcpt_per_session;
-	jc.job.greylist_retry_ms = c->greylist_retry;
-	jc.job.deadline_ms = c->job_deadline;
+	setup_job_config(c, &jc.job);
 	return jobstore_new(&jc, loops);
 }
 
@@ -459,12 +455,7 @@ static int worker_setup(struct worker *w, char *err, size_t len)
 		    .retention_ms = c->job_retention,
 		    .claim_timeout_ms = c->job_claim_timeout,
 		};
-		job_config_defaults(&qc.job);
-		qc.job.window = c->job_window;
-		qc.job.domain_window =
-		    c->per_host_concurrency * c->rcpt_per_session;
-		qc.job.greylist_retry_ms = c->greylist_retry;
-		qc.job.deadline_ms = c->job_deadline;
+		setup_job_config(c, &qc.job);
 		if (jobq_new(&w->loop, &qc, w->ver, &w->jq, err, len) < 0) {
 			close(fd);
 			return -1;

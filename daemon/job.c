@@ -40,6 +40,10 @@ struct dom {
 	unsigned in_flight; /* of them, at the verifier */
 	bool warm;	    /* it has answered once: the full window */
 	struct entry_list held;
+	unsigned nheld;	     /* entries in held */
+	uint64_t held_since; /* batching: loop time its partial batch began */
+	bool in_partial;     /* in j->partial */
+	TAILQ_ENTRY(dom) plink;
 	size_t len;
 	char name[];
 };
@@ -49,7 +53,8 @@ struct entry {
 	struct job *j;
 	enum entry_state state;
 	bool keyed;
-	bool flush; /* SENDQ: answer with the kept verdict, do not send */
+	bool flush;    /* SENDQ: answer with the kept verdict, do not send */
+	bool released; /* SENDQ: let out of its domain's held: send it */
 	TAILQ_ENTRY(entry) q;	   /* j->sendq or j->waitq */
 	TAILQ_ENTRY(entry) all;	   /* j->entries */
 	struct verifier_req *vreq; /* in FLIGHT */
@@ -83,10 +88,13 @@ struct job {
 	struct htab table;
 	struct htab domains;
 	struct entry_list entries, sendq, waitq;
-	size_t kept_bytes; /* DONE entries kept */
+	TAILQ_HEAD(, dom) partial; /* batching: domains holding a part batch */
+	size_t kept_bytes;	   /* DONE entries kept */
 	uint64_t start_ms, busy_until;
 	bool started, paused, input_done, no_retry, cancelled;
 	bool done_due, done_called, freeing, in_pump;
+	unsigned group_left; /* of a released batch being sent whole */
+	size_t nsendq;	     /* entries in sendq */
 	struct job_progress prog;
 	struct rate_bucket rate[JOB_RATE_WINDOW_S + 1];
 };
@@ -100,6 +108,8 @@ void job_config_defaults(struct job_config *c)
 	c->dedupe_bytes = JOB_DEDUPE_BYTES_DEFAULT;
 	c->fresh = false;
 	c->deadline_per_row = false;
+	c->first_window = 1;
+	c->batch = 0;
 }
 
 static bool key_eq(const struct htab_node *n, const void *key, size_t len)
@@ -144,6 +154,7 @@ int job_new(uv_loop_t *loop, struct verifier *v, const struct job_config *c,
 	TAILQ_INIT(&j->entries);
 	TAILQ_INIT(&j->sendq);
 	TAILQ_INIT(&j->waitq);
+	TAILQ_INIT(&j->partial);
 	uv_timer_init(loop, &j->pump_timer);
 	uv_timer_init(loop, &j->retry_timer);
 	j->pump_timer.data = j->retry_timer.data = j;
@@ -210,13 +221,49 @@ static void dom_put(struct job *j, struct entry *e)
 	}
 }
 
+static void schedule(struct job *j, uint64_t ms);
+
 static unsigned dom_limit(const struct job *j, const struct dom *d)
 {
-	return d->warm ? j->cfg.domain_window : 1;
+	if (d->warm)
+		return j->cfg.domain_window;
+	return j->cfg.first_window ? j->cfg.first_window : 1;
+}
+
+static bool batching(const struct job *j)
+{
+	return j->cfg.batch > 1;
+}
+
+/* partial_set - keep j->partial true to @d's held entries. */
+static void partial_set(struct job *j, struct dom *d)
+{
+	bool want = batching(j) && d->nheld > 0;
+
+	if (want && !d->in_partial)
+		TAILQ_INSERT_TAIL(&j->partial, d, plink);
+	else if (!want && d->in_partial)
+		TAILQ_REMOVE(&j->partial, d, plink);
+	d->in_partial = want;
+}
+
+/* hold - @e (off every queue) waits in its domain's held queue. */
+static void hold(struct job *j, struct entry *e)
+{
+	struct dom *d = e->dom;
+
+	e->state = E_DOMQ;
+	e->released = false;
+	TAILQ_INSERT_TAIL(&d->held, e, q);
+	if (d->nheld++ == 0)
+		d->held_since = uv_now(j->loop);
+	j->prog.domain_waiting++;
+	partial_set(j, d);
 }
 
 /* dom_release - @d's held addresses, as far as its window allows, back
- * to the head of the send queue (they have waited longest). */
+ * to the head of the send queue (they have waited longest), marked to
+ * be sent as they are. */
 static void dom_release(struct job *j, struct dom *d)
 {
 	unsigned room =
@@ -225,14 +272,47 @@ static void dom_release(struct job *j, struct dom *d)
 
 	while (room-- > 0 && (e = TAILQ_FIRST(&d->held)) != NULL) {
 		TAILQ_REMOVE(&d->held, e, q);
+		d->nheld--;
 		j->prog.domain_waiting--;
 		e->state = E_SENDQ;
+		e->released = true;
 		if (last)
 			TAILQ_INSERT_AFTER(&j->sendq, last, e, q);
 		else
 			TAILQ_INSERT_HEAD(&j->sendq, e, q);
+		j->nsendq++;
 		last = e;
 	}
+	if (d->nheld)
+		d->held_since = uv_now(j->loop);
+	partial_set(j, d);
+}
+
+/* batch_ready - whether @d's held addresses should go now: always
+ * without batching; with it, a full batch (one session's recipients),
+ * or whatever is there once the input has ended. */
+static bool batch_ready(const struct job *j, const struct dom *d)
+{
+	return !batching(j) || d->nheld >= j->cfg.batch || j->input_done;
+}
+
+/* release_due - batching: the part batches that waited JOB_BATCH_LINGER_MS
+ * (or all, once the input has ended) go; the pump comes back for the
+ * next one due. */
+static void release_due(struct job *j)
+{
+	uint64_t now = uv_now(j->loop), next = UINT64_MAX;
+	struct dom *d, *n;
+
+	for (d = TAILQ_FIRST(&j->partial); d; d = n) {
+		n = TAILQ_NEXT(d, plink);
+		if (j->input_done || now - d->held_since >= JOB_BATCH_LINGER_MS)
+			dom_release(j, d);
+		if (d->in_partial && d->held_since + JOB_BATCH_LINGER_MS < next)
+			next = d->held_since + JOB_BATCH_LINGER_MS;
+	}
+	if (next != UINT64_MAX)
+		schedule(j, next > now ? next - now : 1);
 }
 
 static void entry_free(struct job *j, struct entry *e)
@@ -241,7 +321,9 @@ static void entry_free(struct job *j, struct entry *e)
 		htab_remove(&j->table, &e->node);
 	if (e->state == E_DOMQ) {
 		TAILQ_REMOVE(&e->dom->held, e, q);
+		e->dom->nheld--;
 		j->prog.domain_waiting--;
+		partial_set(j, e->dom);
 	}
 	dom_put(j, e);
 	if (e->state == E_DONE)
@@ -419,7 +501,8 @@ static void on_verdict(void *data, const struct verdict *v,
 		struct dom *d = e->dom;
 		d->in_flight--;
 		d->warm = true;
-		dom_release(j, d);
+		if (batch_ready(j, d))
+			dom_release(j, d);
 	}
 	answered(j, e, v);
 	pump(j);
@@ -438,6 +521,7 @@ static int send_entry(struct job *j, struct entry *e)
 	if (rc == VERIFIER_BUSY)
 		return VERIFIER_BUSY;
 	TAILQ_REMOVE(&j->sendq, e, q);
+	j->nsendq--;
 	if (e->tries++ == 0)
 		j->prog.unique++;
 	else
@@ -524,8 +608,19 @@ static void take(struct job *j, const struct job_row *row)
 		if (e->dom)
 			e->dom->refs++;
 	}
+	if (batching(j) && e->dom) {
+		/* Straight to its domain: rows read ahead meet there. */
+		struct dom *d = e->dom;
+		hold(j, e);
+		if (d->in_flight < dom_limit(j, d) && batch_ready(j, d))
+			dom_release(j, d);
+		else if (d->nheld == 1)
+			schedule(j, JOB_BATCH_LINGER_MS);
+		return;
+	}
 	e->state = E_SENDQ;
 	TAILQ_INSERT_TAIL(&j->sendq, e, q);
+	j->nsendq++;
 }
 
 /* flush_entry - a greylisted entry whose retry was called off: its
@@ -535,12 +630,28 @@ static void flush_entry(struct job *j, struct entry *e)
 	struct verdict v;
 
 	TAILQ_REMOVE(&j->sendq, e, q);
+	j->nsendq--;
 	if (vpack_decode(e->pack, e->packlen, &v) < 0) {
 		verdict_init(&v, e->input, e->inlen); /* cannot happen */
 		verdict_set(&v, REASON_GREYLISTED);
 		v.checked_at = (int64_t)time(NULL);
 	}
 	finish(j, e, &v);
+}
+
+/* group_size - the released entries of @e's domain at the head of the
+ * send queue from @e on: one batch at most, and never more than the
+ * window (so that a small --job-window still moves). */
+static unsigned group_size(const struct job *j, const struct entry *e)
+{
+	unsigned g = 0, max = j->cfg.batch < j->cfg.window ? j->cfg.batch
+							   : j->cfg.window;
+
+	const struct dom *d = e->dom;
+
+	for (; e && g < max && e->released && e->dom == d; e = TAILQ_NEXT(e, q))
+		g++;
+	return g ? g : 1;
 }
 
 /* pump - send what waits, then take rows, while the window has room;
@@ -550,10 +661,12 @@ static void pump(struct job *j)
 	unsigned steps = 0;
 	struct entry *e;
 	struct job_row row;
+	bool blocked = false; /* batching: the head waits for the window */
 
 	if (j->in_pump || !j->started || j->cancelled || j->freeing)
 		return;
 	j->in_pump = true;
+	release_due(j);
 	while (!j->cancelled) {
 		uint64_t now = uv_now(j->loop);
 
@@ -561,21 +674,43 @@ static void pump(struct job *j)
 			schedule(j, 0);
 			break;
 		}
-		if ((e = TAILQ_FIRST(&j->sendq)) != NULL) {
+		if (!blocked && (e = TAILQ_FIRST(&j->sendq)) != NULL) {
 			if (e->flush) {
 				flush_entry(j, e);
 				continue;
 			}
+			/* Held: its domain's window is full, or (batching)
+			 * it waits for the rest of a session's recipients. */
 			if (e->dom &&
-			    e->dom->in_flight >= dom_limit(j, e->dom)) {
+			    (e->dom->in_flight >= dom_limit(j, e->dom) ||
+			     (batching(j) && !e->released))) {
+				struct dom *d = e->dom;
 				TAILQ_REMOVE(&j->sendq, e, q);
-				e->state = E_DOMQ;
-				TAILQ_INSERT_TAIL(&e->dom->held, e, q);
-				j->prog.domain_waiting++;
+				j->nsendq--;
+				hold(j, e);
+				if (d->in_flight < dom_limit(j, d) &&
+				    batch_ready(j, d))
+					dom_release(j, d);
+				else if (batching(j) && d->nheld == 1)
+					schedule(j, JOB_BATCH_LINGER_MS);
 				continue;
 			}
-			if (j->prog.in_flight >= j->cfg.window)
-				break;
+			/* A released batch goes whole or waits for room: sent
+			 * one by one as the window frees, it would be a
+			 * session per address again. Meanwhile a batching
+			 * job reads ahead (below). */
+			unsigned need = 1;
+			if (j->group_left == 0 && e->released && e->dom &&
+			    batching(j))
+				need = group_size(j, e);
+			if (j->prog.in_flight + need > j->cfg.window) {
+				if (!batching(j))
+					break;
+				blocked = true;
+				continue;
+			}
+			if (need > 1)
+				j->group_left = need;
 			if (now < j->busy_until) {
 				schedule(j, j->busy_until - now);
 				break;
@@ -585,17 +720,23 @@ static void pump(struct job *j)
 				schedule(j, JOB_BUSY_RETRY_MS);
 				break;
 			}
+			if (j->group_left)
+				j->group_left--;
 			continue;
 		}
+		/* Batching reads ahead while the window is full (up to the
+		 * bound on rows waiting), so that a domain's rows meet in
+		 * batches. */
 		if (j->input_done || j->paused ||
-		    j->prog.in_flight >= j->cfg.window ||
-		    j->prog.domain_waiting >=
+		    (!batching(j) && j->prog.in_flight >= j->cfg.window) ||
+		    j->prog.domain_waiting + j->nsendq >=
 			(uint64_t)j->cfg.window * JOB_WAITING_FACTOR)
 			break;
 		int rc = j->ops.pull(j->data, &row);
 		if (rc < 0) {
 			j->input_done = true;
-			break;
+			release_due(j); /* every part batch goes now */
+			continue;
 		}
 		if (rc == 0) {
 			j->paused = true;
@@ -630,6 +771,7 @@ static void on_retry(uv_timer_t *t)
 		j->prog.greylist_waiting--;
 		e->state = E_SENDQ;
 		TAILQ_INSERT_TAIL(&j->sendq, e, q);
+		j->nsendq++;
 	}
 	arm_retry(j);
 	pump(j);
@@ -676,6 +818,7 @@ void job_flush_greylisted(struct job *j)
 		e->flush = true;
 		e->state = E_SENDQ;
 		TAILQ_INSERT_HEAD(&j->sendq, e, q);
+		j->nsendq++;
 	}
 	uv_timer_stop(&j->retry_timer);
 	schedule(j, 0);

@@ -10,13 +10,17 @@
  * so a list of 10^7 rows never becomes 10^7 pending requests; the job
  * pulls the next row only when there is room. The owner bounds what it
  * keeps per row itself: pull() may say "none now" and job_wake() later.
- * Per domain (slow start): one address of a domain goes to the verifier
- * until the domain has given its first answer (so the engine learns
- * its facts -- MX set, catch-all -- from one address, as a single
- * verify would), then at most `domain_window` at once; the others wait
- * in the job, where no probe deadline runs. Addresses waiting so are
- * bounded by JOB_WAITING_FACTOR * window: past that the job pulls no
- * more rows until some are sent.
+ * Per domain (slow start): `first_window` addresses of a domain (1 by
+ * default) go to the verifier until the domain has given its first
+ * answer (so the engine learns its facts -- MX set, catch-all -- from
+ * one session, as a single verify would), then at most `domain_window`
+ * at once; the others wait in the job, where no probe deadline runs.
+ * With `batch`, a domain's addresses also wait until a session's worth
+ * is there (or JOB_BATCH_LINGER_MS has passed, or the input has ended),
+ * so that the engine gets them together: in a shuffled list of many
+ * domains, one by one would mean a session per address (BENCHMARKS.md
+ * "Bulk"). Addresses waiting so are bounded by JOB_WAITING_FACTOR *
+ * window: past that the job pulls no more rows until some are sent.
  * Duplicates: rows are keyed by the normalised address (core/address:
  * domain lower-cased, A-labels; local part as written); a row whose
  * address is in flight joins it, and a row whose address is done gets
@@ -72,6 +76,9 @@
  * BENCHMARKS.md "Bulk"). More than that would only wait in the engine's
  * queue, where each request's probe deadline runs. */
 #define JOB_DOMAIN_WINDOW_DEFAULT 10
+/* Batching: a domain's part batch waits at most this long for the rest
+ * of a session's recipients (a few round trips of a distant server). */
+#define JOB_BATCH_LINGER_MS 100
 /* Addresses held back per domain, in all, as a multiple of the window. */
 #define JOB_WAITING_FACTOR 10
 /* Postgrey's default greylisting delay (--delay=300); most greylisting
@@ -95,8 +102,14 @@
 #define JOB_RATE_WINDOW_S 30
 
 struct job_config {
-	unsigned window;	    /* 0: JOB_WINDOW_DEFAULT */
-	unsigned domain_window;	    /* 0: JOB_DOMAIN_WINDOW_DEFAULT */
+	unsigned window;	/* 0: JOB_WINDOW_DEFAULT */
+	unsigned domain_window; /* 0: JOB_DOMAIN_WINDOW_DEFAULT */
+	unsigned first_window;	/* a domain before its first answer; 0: 1 */
+	/* Send a domain's addresses in groups of this many (one session's
+	 * recipients), so that a shuffled list does not become a session
+	 * per address; a part group goes after JOB_BATCH_LINGER_MS or when
+	 * the input ends. 0 or 1: one by one, as they come. */
+	unsigned batch;
 	unsigned greylist_retry_ms; /* 0: no greylisting retry */
 	unsigned deadline_ms;	    /* from job_start(); 0: no retry */
 	size_t dedupe_bytes;	    /* 0: keep none once done */

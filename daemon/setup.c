@@ -75,3 +75,14 @@ void setup_helo_warning(const char *helo)
 			 "rcptd doctor)",
 			 helo);
 }
+
+void setup_job_config(const struct config *c, struct job_config *jc)
+{
+	job_config_defaults(jc);
+	jc->window = c->job_window;
+	jc->domain_window = c->per_host_concurrency * c->rcpt_per_session;
+	jc->first_window = c->rcpt_per_session;
+	jc->batch = c->rcpt_per_session;
+	jc->greylist_retry_ms = c->greylist_retry;
+	jc->deadline_ms = c->job_deadline;
+}

@@ -14,6 +14,7 @@
 #include "core/netpolicy.h"
 #include "daemon/config.h"
 #include "daemon/engine.h"
+#include "daemon/job.h"
 #include "daemon/resolver.h"
 
 /* setup_policy - the built-in refusals plus every --allow-net. */
@@ -33,5 +34,12 @@ int setup_engine(uv_loop_t *loop, const struct config *c,
  * such a HELO gets verifiers blocked (DESIGN.md "Being a good citizen on
  * port 25"). */
 void setup_helo_warning(const char *helo);
+
+/* setup_job_config - a bulk job's settings from @c (rcptd bulk and the
+ * jobs of rcptd serve alike): its window, greylisting retry and deadline,
+ * and per domain as many addresses as the MX host's sessions take
+ * (--per-host-concurrency x --rcpt-per-session), sent a session's worth
+ * at a time, from the first session on. */
+void setup_job_config(const struct config *c, struct job_config *jc);
 
 #endif

@@ -142,10 +142,18 @@ with open(sys.argv[1], "w") as f:
 EOF
 bulk -o "$W/r.full" "$W/r.csv"
 expect_eq "resume: the whole run exits 0" 0 "$?"
+# The interrupted run goes slowly (one session of 2 recipients at a time
+# per host: some 25 s for rtt.test alone) and is stopped after 3 s, or
+# sooner once it has written rows: never too late, however fast the
+# machine.
 ip netns exec "$LAB_NS" "$RCPTD" bulk "${FLAGS[@]}" --progress none \
+	--per-host-concurrency 1 --rcpt-per-session 2 \
 	-o "$W/r.part" "$W/r.csv" 2>>"$W/bulk.log" &
 bulk_pid=$!
-sleep 1.5
+for _ in $(seq 30); do
+	[ "$(wc -l <"$W/r.part" 2>/dev/null || echo 0)" -gt 5 ] && break
+	sleep 0.1
+done
 kill -INT "$bulk_pid"
 wait "$bulk_pid"
 rc=$?

@@ -504,6 +504,56 @@ START_TEST(domain_slow_start)
 }
 END_TEST
 
+/* Batching: a cold domain's first window and every batch go to the
+ * verifier together (one session's recipients), not one by one. */
+START_TEST(domain_batches)
+{
+	struct job_config jc = cfg(0, 0);
+	static char buf[12][32];
+	const char *in[12];
+
+	for (int i = 0; i < 12; i++) {
+		snprintf(buf[i], sizeof(buf[i]), "%s-b%d" L,
+			 i % 4 ? "ok" : "nouser", i);
+		in[i] = buf[i];
+	}
+	jc.first_window = 5;
+	jc.batch = 5;
+	jc.domain_window = 10;
+	setup(&jc);
+	run(in, 12, 3500);
+	ck_assert_uint_eq(T.max_in_flight_cold, 5);
+	ck_assert_uint_le(T.max_in_flight, 10);
+	ck_assert_uint_eq(T.nresults, 12);
+	for (int i = 0; i < 12; i++) {
+		ck_assert_uint_eq(T.results[i], 1);
+		ck_assert_int_eq(T.v[i].reason, i % 4
+						    ? REASON_ACCEPTED
+						    : REASON_MAILBOX_NOT_FOUND);
+	}
+	teardown();
+}
+END_TEST
+
+/* Batching with an input that pauses: a part batch does not wait for
+ * rows that are not coming; it goes after JOB_BATCH_LINGER_MS. */
+START_TEST(part_batch_lingers)
+{
+	struct job_config jc = cfg(0, 0);
+	const char *in[] = {"ok8" L, "ok9" L, "ok10" L, "nouser3" L};
+
+	jc.first_window = 5;
+	jc.batch = 5;
+	setup(&jc);
+	T.hold = true;
+	T.hold_after = 2;
+	run(in, 4, 3000);
+	ck_assert_uint_eq(T.nresults, 4);
+	ck_assert_int_eq(T.v[3].reason, REASON_MAILBOX_NOT_FOUND);
+	teardown();
+}
+END_TEST
+
 /* An owner without room says "none now" and wakes the job later. */
 START_TEST(pull_pause_wake)
 {
@@ -603,6 +653,8 @@ Suite *job_suite(void)
 	tcase_add_test(tc, every_row_once);
 	tcase_add_test(tc, window_bound);
 	tcase_add_test(tc, domain_slow_start);
+	tcase_add_test(tc, domain_batches);
+	tcase_add_test(tc, part_batch_lingers);
 	tcase_add_test(tc, pull_pause_wake);
 	tcase_add_test(tc, cancel);
 	suite_add_tcase(s, tc);
