@@ -36,9 +36,10 @@
  * and a closed stdout report EPIPE instead).
  * Exit statuses: 0 every row written; 1 a read or write failure; 2 a
  * usage or configuration error (one line); 128+N after signal N.
- * Here: options, input reading, signals, the job's wiring and the end;
- * in-order output and --resume are bulk_out.h's, the progress lines
- * bulk_progress.h's. */
+ * Here: options, the job's wiring, signals, opening OUT, the glue of
+ * --resume and the end; reading IN as rows (the malformed lines
+ * included) is bulk_in.h's, in-order output and --resume's checks
+ * bulk_out.h's, the progress lines bulk_progress.h's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -46,13 +47,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "core/csv.h"
 #include "core/precheck.h"
+#include "daemon/bulk_in.h"
 #include "daemon/bulk_out.h"
 #include "daemon/bulk_progress.h"
 #include "daemon/cache.h"
@@ -64,47 +65,21 @@
 #include "daemon/setup.h"
 #include "daemon/verifier.h"
 
-/* Input is read in chunks of this size (the csv parser's own look-ahead
- * room, CSV_CHUNK). */
-#define BULK_READ_CHUNK CSV_CHUNK
-/* Malformed lines reported one by one; after these, only a count. */
-#define BULK_MALFORMED_REPORT_MAX 20
 /* After a signal, addresses in flight get this long to finish. */
 #define BULK_STOP_GRACE_MS 5000
-#define BULK_ERR_MAX	   512
-
-/* What one input record is for the job. */
-enum row_kind { ROW_SKIP = 0, ROW_HEADER, ROW_DIRECT, ROW_ADDRESS };
-
-struct row {
-	enum row_kind kind;
-	const char *addr; /* ROW_ADDRESS: borrowed from the parser */
-	size_t addrlen;
-	struct verdict v; /* ROW_DIRECT */
-	char *prefix;	  /* the original columns, as written out */
-	size_t prefixlen;
-};
+/* A message; bulk_in.h's are copied in whole. */
+#define BULK_ERR_MAX BULK_IN_ERR_MAX
 
 struct bulk {
 	const struct config *c;
 	const struct lists *lists;
-	/* input */
-	const char *in_name;
-	int in_fd, in_flags;
-	bool in_regular, in_nonblock, reof;
-	struct csv *csv;
-	char *rbuf;
-	size_t rhave, roff;
+	/* input: rows (bulk_in.h), polled when it would block */
+	struct bulk_in in;
 	uv_poll_t poll;
 	bool poll_init, polling;
-	struct csv_rows rows;
-	struct row pushback; /* a row read while resuming */
-	bool has_pushback;
-	uint64_t malformed;
 	/* output: in input order (bulk_out.h) */
 	struct bulk_out o;
 	bool room_wait;
-	bool layout_error; /* the first line gave no address column */
 	/* run */
 	uv_loop_t loop;
 	struct netpolicy policy;
@@ -148,7 +123,7 @@ static void fail(struct bulk *b, const char *fmt, ...)
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
 		memcpy(b->err, msg, sizeof(b->err));
-		b->rc = b->layout_error ? 2 : 1;
+		b->rc = b->in.layout_error ? 2 : 1;
 	}
 	if (b->job)
 		job_cancel(b->job);
@@ -182,126 +157,12 @@ static void complete(struct bulk *b, uint64_t index, const struct verdict *v)
 		b->prog.status[v->status]++;
 }
 
-/* ---- reading ----------------------------------------------------------------- */
-
-/* next_record - 1 and the next record; 0 when the input would block; -1
- * at its end; -2 on a read error (in b->err). */
-static int next_record(struct bulk *b, struct csv_record *r)
-{
-	for (;;) {
-		if (csv_next(b->csv, r) == 1)
-			return 1;
-		if (b->roff < b->rhave) {
-			size_t took = csv_feed(b->csv, b->rbuf + b->roff,
-					       b->rhave - b->roff);
-			if (took == 0)
-				abort(); /* csv.h: full means a record */
-			b->roff += took;
-			continue;
-		}
-		if (b->reof)
-			return -1;
-		ssize_t n = read(b->in_fd, b->rbuf, BULK_READ_CHUNK);
-		if (n > 0) {
-			b->rhave = (size_t)n;
-			b->roff = 0;
-		} else if (n == 0) {
-			b->reof = true;
-			csv_finish(b->csv);
-		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			return 0;
-		} else if (errno != EINTR) {
-			snprintf(b->err, sizeof(b->err), "%s: %s", b->in_name,
-				 strerror(errno));
-			return -2;
-		}
-	}
-}
-
-/* direct - @v: undeliverable / invalid_syntax, for @why. */
-static void direct(struct verdict *v, const char *echo, size_t len,
-		   const char *why)
-{
-	verdict_init(v, echo, len);
-	verdict_set(v, REASON_INVALID_SYNTAX);
-	snprintf(v->message, sizeof(v->message), "%.*s",
-		 (int)sizeof(v->message) - 1, why);
-	v->checked_at = (int64_t)time(NULL);
-}
-
-/* classify - what record @rec is (core/csv.h "rows"); a malformed one
- * is reported. Returns 0, or -1 (b->err). */
-static int classify(struct bulk *b, const struct csv_record *rec, struct row *r)
-{
-	struct csv_row cr;
-	char why[400];
-	int rc =
-	    csv_rows_classify(&b->rows, b->csv, rec, &cr, why, sizeof(why));
-
-	memset(r, 0, sizeof(*r));
-	if (rc == -1) {
-		snprintf(b->err, sizeof(b->err), "%s:%llu: %s", b->in_name,
-			 (unsigned long long)rec->line, why);
-		b->layout_error = true;
-		return -1;
-	}
-	if (rc < 0) {
-		snprintf(b->err, sizeof(b->err), "out of memory");
-		return -1;
-	}
-	r->prefix = cr.prefix;
-	r->prefixlen = cr.prefixlen;
-	switch (cr.kind) {
-	case CSV_ROW_SKIP:
-		r->kind = ROW_SKIP;
-		return 0;
-	case CSV_ROW_HEADER:
-		r->kind = ROW_HEADER;
-		return 0;
-	case CSV_ROW_ADDRESS:
-		r->kind = ROW_ADDRESS;
-		r->addr = cr.addr;
-		r->addrlen = cr.addrlen;
-		return 0;
-	case CSV_ROW_INVALID:
-		break;
-	}
-	if (cr.malformed && b->malformed++ < BULK_MALFORMED_REPORT_MAX)
-		log_warn("%s:%llu: %s; passed through as invalid_syntax",
-			 b->in_name, (unsigned long long)rec->line, rec->why);
-	r->kind = ROW_DIRECT;
-	direct(&r->v, cr.malformed ? rec->raw : "",
-	       cr.malformed ? rec->raw_len : 0, cr.why);
-	return 0;
-}
-
-/* next_row - the next row (or the header): 1; 0 when the input would
- * block; -1 at its end; -2 on an error (b->err). */
-static int next_row(struct bulk *b, struct row *r)
-{
-	struct csv_record rec;
-	int rc;
-
-	if (b->has_pushback) {
-		*r = b->pushback;
-		b->has_pushback = false;
-		return 1;
-	}
-	do {
-		rc = next_record(b, &rec);
-		if (rc != 1)
-			return rc;
-		if (classify(b, &rec, r) < 0)
-			return -2;
-	} while (r->kind == ROW_SKIP);
-	return 1;
-}
-
 /* write_header - once, before the first row (not when resuming a file
  * that has it). */
 static void write_header(struct bulk *b)
 {
-	int e = bulk_out_header(&b->o, b->rows.header, b->rows.header_len);
+	int e =
+	    bulk_out_header(&b->o, b->in.rows.header, b->in.rows.header_len);
 
 	if (e)
 		fail(b, "%s: %s", b->o.name, strerror(e));
@@ -325,7 +186,7 @@ static void on_readable(uv_poll_t *p, int status, int events)
 static int on_pull(void *data, struct job_row *jr)
 {
 	struct bulk *b = data;
-	struct row r;
+	struct bulk_row r;
 
 	for (;;) {
 		if (b->stopping || b->rc)
@@ -334,7 +195,7 @@ static int on_pull(void *data, struct job_row *jr)
 			b->room_wait = true;
 			return 0;
 		}
-		int rc = next_row(b, &r);
+		int rc = bulk_in_next_row(&b->in, &r);
 		if (rc == 0) {
 			if (b->poll_init && !b->polling) {
 				uv_poll_start(&b->poll, UV_READABLE,
@@ -345,11 +206,11 @@ static int on_pull(void *data, struct job_row *jr)
 		}
 		if (rc < 0) {
 			if (rc == -2)
-				fail(b, "%s", b->err);
+				fail(b, "%s", b->in.err);
 			return -1;
 		}
 		write_header(b);
-		if (r.kind == ROW_HEADER)
+		if (r.kind == BULK_ROW_HEADER)
 			continue;
 		uint64_t index;
 		if (bulk_out_push(&b->o, r.prefix, r.prefixlen, &index) < 0) {
@@ -357,7 +218,7 @@ static int on_pull(void *data, struct job_row *jr)
 			fail(b, "out of memory");
 			return -1;
 		}
-		if (r.kind == ROW_DIRECT) {
+		if (r.kind == BULK_ROW_DIRECT) {
 			complete(b, index, &r.v);
 			write_ready(b);
 			continue;
@@ -508,26 +369,15 @@ static int run_online(struct bulk *b)
 		goto fail;
 	}
 	b->ver = verifier_new(b->eng, b->cache, b->lists, 0);
-	job_config_defaults(&jc);
-	jc.window = c->job_window;
-	/* A domain may fill every session its MX host allows (issue 6
-	 * bench: the default 10 kept one session of a big domain going). */
-	jc.domain_window = c->per_host_concurrency * c->rcpt_per_session;
-	jc.greylist_retry_ms = c->greylist_retry;
-	jc.deadline_ms = c->job_deadline;
+	setup_job_config(c, &jc);
 	if (b->ver == NULL ||
 	    job_new(&b->loop, b->ver, &jc, &ops, b, &b->job) < 0) {
 		snprintf(b->err, sizeof(b->err), "out of memory");
 		goto fail;
 	}
-	if (!b->in_regular) {
-		int fl = fcntl(b->in_fd, F_GETFL);
-		if (fl >= 0 && !(fl & O_NONBLOCK) &&
-		    fcntl(b->in_fd, F_SETFL, fl | O_NONBLOCK) == 0) {
-			b->in_flags = fl;
-			b->in_nonblock = true;
-		}
-		if (uv_poll_init(&b->loop, &b->poll, b->in_fd) == 0) {
+	if (!b->in.regular) {
+		bulk_in_nonblock(&b->in);
+		if (uv_poll_init(&b->loop, &b->poll, b->in.fd) == 0) {
 			b->poll.data = b;
 			b->poll_init = true;
 		}
@@ -577,23 +427,24 @@ static void on_offline_signal(int signum)
 static void run_offline(struct bulk *b)
 {
 	struct sigaction sa = {.sa_handler = on_offline_signal};
-	struct row r;
+	struct bulk_row r;
 	int rc = 0;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	while (b->rc == 0 && !offline_signal && (rc = next_row(b, &r)) == 1) {
+	while (b->rc == 0 && !offline_signal &&
+	       (rc = bulk_in_next_row(&b->in, &r)) == 1) {
 		uint64_t index;
 		write_header(b);
-		if (r.kind == ROW_HEADER)
+		if (r.kind == BULK_ROW_HEADER)
 			continue;
 		if (bulk_out_push(&b->o, r.prefix, r.prefixlen, &index) < 0) {
 			free(r.prefix);
 			fail(b, "out of memory");
 			break;
 		}
-		if (r.kind == ROW_ADDRESS) {
+		if (r.kind == BULK_ROW_ADDRESS) {
 			precheck(b->lists, r.addr, r.addrlen, &r.v, NULL);
 			r.v.checked_at = (int64_t)time(NULL);
 		}
@@ -601,7 +452,7 @@ static void run_offline(struct bulk *b)
 		write_ready(b);
 	}
 	if (b->rc == 0 && !offline_signal && rc == -2)
-		fail(b, "%s", b->err);
+		fail(b, "%s", b->in.err);
 	b->signo = offline_signal;
 }
 
@@ -612,17 +463,17 @@ static void run_offline(struct bulk *b)
 static int resume_header(void *arg, const char **line, size_t *len)
 {
 	struct bulk *b = arg;
-	struct row r;
-	int got = next_row(b, &r);
+	struct bulk_row r;
+	int got = bulk_in_next_row(&b->in, &r);
 
-	if (got == -2)
+	if (got == -2) {
+		snprintf(b->err, sizeof(b->err), "%s", b->in.err);
 		return -1;
-	if (got == 1 && r.kind != ROW_HEADER) {
-		b->pushback = r;
-		b->has_pushback = true;
 	}
-	*line = got == 1 ? b->rows.header : NULL;
-	*len = b->rows.header_len;
+	if (got == 1 && r.kind != BULK_ROW_HEADER)
+		bulk_in_push_back(&b->in, &r);
+	*line = got == 1 ? b->in.rows.header : NULL;
+	*len = b->in.rows.header_len;
 	return 0;
 }
 
@@ -630,11 +481,13 @@ static int resume_header(void *arg, const char **line, size_t *len)
 static int resume_row(void *arg, char **prefix, size_t *len)
 {
 	struct bulk *b = arg;
-	struct row r;
-	int rc = next_row(b, &r);
+	struct bulk_row r;
+	int rc = bulk_in_next_row(&b->in, &r);
 
-	if (rc == -2)
+	if (rc == -2) {
+		snprintf(b->err, sizeof(b->err), "%s", b->in.err);
 		return -1;
+	}
 	if (rc != 1)
 		return 0;
 	*prefix = r.prefix;
@@ -646,63 +499,13 @@ static int resume_row(void *arg, char **prefix, size_t *len)
  * skipped (bulk_out.h). Returns 0, or -1 (b->err). */
 static int resume(struct bulk *b, int fd)
 {
-	struct bulk_out_input in = {b->in_name, b, resume_header, resume_row};
+	struct bulk_out_input in = {b->in.name, b, resume_header, resume_row};
 
 	if (bulk_out_resume(&b->o, fd, &in, b->prog.status, b->err,
 			    sizeof(b->err)) < 0)
 		return -1;
 	b->prog.done = b->o.resumed;
 	return 0;
-}
-
-/* count_rows - the rows of a regular IN, read once before the run (for
- * the ETA); false when they cannot be counted. */
-static bool count_rows(struct bulk *b, uint64_t *total)
-{
-	int fd = open(b->in_name, O_RDONLY | O_CLOEXEC);
-	struct csv *p = csv_new(NULL);
-	char *buf = malloc(BULK_READ_CHUNK);
-	struct csv_rows rs;
-	struct csv_record rec;
-	struct csv_row row;
-	bool ok = false;
-	uint64_t n = 0;
-	char why[400];
-
-	csv_rows_init(&rs, b->c->column);
-	if (fd < 0 || p == NULL || buf == NULL)
-		goto done;
-	for (;;) {
-		ssize_t got = read(fd, buf, BULK_READ_CHUNK);
-		if (got < 0)
-			goto done;
-		if (got == 0)
-			csv_finish(p);
-		for (size_t used = 0;;) {
-			while (csv_next(p, &rec) == 1) {
-				if (csv_rows_classify(&rs, p, &rec, &row, why,
-						      sizeof(why)) < 0)
-					goto done;
-				free(row.prefix);
-				n += row.kind == CSV_ROW_ADDRESS ||
-				     row.kind == CSV_ROW_INVALID;
-			}
-			if (used == (size_t)got)
-				break;
-			used += csv_feed(p, buf + used, (size_t)got - used);
-		}
-		if (got == 0)
-			break;
-	}
-	*total = n;
-	ok = true;
-done:
-	if (fd >= 0)
-		close(fd);
-	csv_rows_release(&rs);
-	csv_free(p);
-	free(buf);
-	return ok;
 }
 
 /* ---- the command -------------------------------------------------------------- */
@@ -712,23 +515,12 @@ done:
 static int open_files(struct bulk *b, const char *in)
 {
 	const struct config *c = b->c;
-	struct stat ist, ost;
 	int fd;
 
-	if (in == NULL || strcmp(in, "-") == 0) {
-		b->in_name = "stdin";
-		b->in_fd = STDIN_FILENO;
-	} else {
-		b->in_name = in;
-		b->in_fd = open(in, O_RDONLY | O_CLOEXEC);
-		if (b->in_fd < 0) {
-			snprintf(b->err, sizeof(b->err), "%s: %s", in,
-				 strerror(errno));
-			return 2;
-		}
+	if (bulk_in_open(&b->in, in) < 0) {
+		snprintf(b->err, sizeof(b->err), "%s", b->in.err);
+		return 2;
 	}
-	if (fstat(b->in_fd, &ist) == 0 && S_ISREG(ist.st_mode))
-		b->in_regular = true;
 	if (c->output[0] == '\0') {
 		if (c->resume) {
 			snprintf(b->err, sizeof(b->err),
@@ -747,8 +539,7 @@ static int open_files(struct bulk *b, const char *in)
 			 strerror(errno));
 		return 2;
 	}
-	if (fstat(fd, &ost) == 0 && b->in_regular && ost.st_dev == ist.st_dev &&
-	    ost.st_ino == ist.st_ino) {
+	if (bulk_in_same_file(&b->in, fd)) {
 		snprintf(b->err, sizeof(b->err),
 			 "--output %s is the input file", c->output);
 		close(fd);
@@ -785,10 +576,10 @@ static int finish(struct bulk *b, const struct config *c)
 	b->o.out = NULL;
 	if (b->prog.bar_drawn)
 		fputs("\r\033[K", stderr);
-	if (b->malformed > BULK_MALFORMED_REPORT_MAX)
+	if (b->in.malformed > BULK_IN_MALFORMED_REPORT_MAX)
 		log_warn("%llu malformed lines in all, passed through as "
 			 "invalid_syntax",
-			 (unsigned long long)b->malformed);
+			 (unsigned long long)b->in.malformed);
 	if (b->rc) {
 		fprintf(stderr, "rcptd bulk: %s\n", b->err);
 		return b->rc;
@@ -804,7 +595,7 @@ static int finish(struct bulk *b, const struct config *c)
 				"rcptd bulk: to continue: rcptd bulk --resume "
 				"-o %s %s\n",
 				c->output,
-				strcmp(b->in_name, "stdin") ? b->in_name
+				strcmp(b->in.name, "stdin") ? b->in.name
 							    : "< IN");
 		else
 			fprintf(stderr, "rcptd bulk: write to a file (-o OUT) "
@@ -819,9 +610,9 @@ static int finish(struct bulk *b, const struct config *c)
 		if (b->o.resumed)
 			fprintf(stderr, "; %llu resumed",
 				(unsigned long long)b->o.resumed);
-		if (b->malformed)
+		if (b->in.malformed)
 			fprintf(stderr, "; %llu malformed",
-				(unsigned long long)b->malformed);
+				(unsigned long long)b->in.malformed);
 		fputc('\n', stderr);
 	}
 	return 0;
@@ -876,9 +667,7 @@ int cli_bulk(int argc, char **argv, char **envp)
 		goto out_config;
 	}
 	b->c = &c;
-	b->in_fd = -1;
 	bulk_out_init(&b->o);
-	csv_rows_init(&b->rows, c.column);
 	if (argc - first > 1) {
 		fprintf(stderr,
 			"rcptd bulk: one input at most (usage: rcptd bulk "
@@ -900,9 +689,7 @@ int cli_bulk(int argc, char **argv, char **envp)
 			c.progress);
 		goto out_config;
 	}
-	b->csv = csv_new(NULL);
-	b->rbuf = malloc(BULK_READ_CHUNK);
-	if (b->csv == NULL || b->rbuf == NULL) {
+	if (bulk_in_init(&b->in, c.column) < 0) {
 		fprintf(stderr, "rcptd bulk: out of memory\n");
 		goto out_bulk;
 	}
@@ -916,8 +703,9 @@ int cli_bulk(int argc, char **argv, char **envp)
 		fprintf(stderr, "rcptd bulk: %s\n", b->err);
 		goto out_lists;
 	}
-	if (b->in_regular && b->prog.mode != BULK_PROGRESS_NONE)
-		b->prog.total_known = count_rows(b, &b->prog.total);
+	if (b->in.regular && b->prog.mode != BULK_PROGRESS_NONE)
+		b->prog.total_known =
+		    bulk_in_count_rows(&b->in, &b->prog.total);
 	b->start_ns = uv_hrtime();
 	if (c.offline) {
 		run_offline(b);
@@ -930,21 +718,13 @@ int cli_bulk(int argc, char **argv, char **envp)
 		else
 			fprintf(stderr, "rcptd bulk: %s\n", b->err);
 	}
-	if (b->in_nonblock)
-		fcntl(b->in_fd, F_SETFL, b->in_flags);
 out_lists:
 	if (b->o.out && b->o.out != stdout)
 		fclose(b->o.out);
 	lists_release(&lists);
 out_bulk:
 	bulk_out_release(&b->o);
-	if (b->has_pushback)
-		free(b->pushback.prefix);
-	csv_rows_release(&b->rows);
-	csv_free(b->csv);
-	free(b->rbuf);
-	if (b->in_fd > STDIN_FILENO)
-		close(b->in_fd);
+	bulk_in_close(&b->in);
 out_config:
 	free(b);
 	config_release(&c);
