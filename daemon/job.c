@@ -4,8 +4,8 @@
  * form in a hash table, with the rows that wait for it. An entry walks:
  *   SENDQ  waiting for room in the window (new, verifier busy, or its
  *          greylisting delay is over);
- *   DOMQ   held back by its domain's window (struct dom), back to SENDQ
- *          when an address of the domain is answered;
+ *   DOMQ   held back by its domain's window or batch (job_dom.c), back
+ *          to SENDQ when the domain has room and its batch is ready;
  *   FLIGHT at the verifier;
  *   WAIT   greylisted, on the retry FIFO until its time (every delay is
  *          the same, so the FIFO is in order of time and one timer at
@@ -17,6 +17,7 @@
  * job_*() call, so the owner's callbacks never run inside its own
  * calls. */
 #include "daemon/job.h"
+#include "daemon/job_int.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -27,77 +28,6 @@
 #include "core/address.h"
 #include "core/htab.h"
 #include "core/vpack.h"
-
-enum entry_state { E_SENDQ = 0, E_DOMQ, E_FLIGHT, E_WAIT, E_DONE };
-
-struct entry;
-TAILQ_HEAD(entry_list, entry);
-
-/* The domain of entries not yet done; freed with the last of them. */
-struct dom {
-	struct htab_node node;
-	unsigned refs;	    /* entries not DONE that have this domain */
-	unsigned in_flight; /* of them, at the verifier */
-	bool warm;	    /* it has answered once: the full window */
-	struct entry_list held;
-	unsigned nheld;	     /* entries in held */
-	uint64_t held_since; /* batching: loop time its partial batch began */
-	bool in_partial;     /* in j->partial */
-	TAILQ_ENTRY(dom) plink;
-	size_t len;
-	char name[];
-};
-
-struct entry {
-	struct htab_node node; /* in j->table when keyed */
-	struct job *j;
-	enum entry_state state;
-	bool keyed;
-	bool flush;    /* SENDQ: answer with the kept verdict, do not send */
-	bool released; /* SENDQ: let out of its domain's held: send it */
-	TAILQ_ENTRY(entry) q;	   /* j->sendq or j->waitq */
-	TAILQ_ENTRY(entry) all;	   /* j->entries */
-	struct verifier_req *vreq; /* in FLIGHT */
-	struct dom *dom;	   /* keyed entries: the address's domain */
-	uint64_t *rows;		   /* rows waiting for the verdict */
-	size_t nrows, caprows;
-	unsigned tries;
-	uint64_t due;	  /* WAIT: loop time of the retry */
-	uint64_t born_ms; /* loop time it was taken (deadline_per_row) */
-	char *input;	  /* the first row's input, until DONE */
-	size_t inlen;
-	char *pack; /* WAIT: the greylisted verdict; DONE: the verdict */
-	size_t packlen;
-	size_t keylen;
-	char key[]; /* the normalised address */
-};
-
-struct rate_bucket {
-	uint64_t sec;
-	uint64_t n;
-};
-
-struct job {
-	uv_loop_t *loop;
-	struct verifier *v;
-	struct job_config cfg;
-	struct job_ops ops;
-	void *data;
-	uv_timer_t pump_timer, retry_timer;
-	unsigned handles; /* open timers, for job_free */
-	struct htab table;
-	struct htab domains;
-	struct entry_list entries, sendq, waitq;
-	TAILQ_HEAD(, dom) partial; /* batching: domains holding a part batch */
-	size_t kept_bytes;	   /* DONE entries kept */
-	uint64_t start_ms, busy_until;
-	bool started, paused, input_done, no_retry, cancelled;
-	bool done_due, done_called, freeing, in_pump;
-	unsigned group_left; /* of a released batch being sent whole */
-	size_t nsendq;	     /* entries in sendq */
-	struct job_progress prog;
-	struct rate_bucket rate[JOB_RATE_WINDOW_S + 1];
-};
 
 void job_config_defaults(struct job_config *c)
 {
@@ -119,13 +49,6 @@ static bool key_eq(const struct htab_node *n, const void *key, size_t len)
 	return e->keylen == len && memcmp(e->key, key, len) == 0;
 }
 
-static bool dom_eq(const struct htab_node *n, const void *key, size_t len)
-{
-	const struct dom *d = htab_entry(n, struct dom, node);
-
-	return d->len == len && memcmp(d->name, key, len) == 0;
-}
-
 int job_new(uv_loop_t *loop, struct verifier *v, const struct job_config *c,
 	    const struct job_ops *ops, void *data, struct job **out)
 {
@@ -137,7 +60,7 @@ int job_new(uv_loop_t *loop, struct verifier *v, const struct job_config *c,
 		free(j);
 		return -1;
 	}
-	if (htab_init(&j->domains, dom_eq) < 0) {
+	if (htab_init(&j->domains, job__dom_eq) < 0) {
 		htab_free(&j->table);
 		free(j);
 		return -1;
@@ -187,134 +110,6 @@ static struct entry *entry_new(struct job *j, const char *key, size_t keylen,
 	return e;
 }
 
-/* dom_get - the domain of @a, made when new; NULL when memory runs out
- * (the address then goes without a domain window). */
-static struct dom *dom_get(struct job *j, const char *name)
-{
-	size_t len = strlen(name);
-	struct htab_node *n = htab_find(&j->domains, name, len);
-	struct dom *d;
-
-	if (n)
-		return htab_entry(n, struct dom, node);
-	d = calloc(1, sizeof(*d) + len + 1);
-	if (d == NULL)
-		return NULL;
-	memcpy(d->name, name, len);
-	d->len = len;
-	TAILQ_INIT(&d->held);
-	htab_insert(&j->domains, &d->node, name, len);
-	return d;
-}
-
-/* dom_put - @e no longer needs its domain (done, or freed). */
-static void dom_put(struct job *j, struct entry *e)
-{
-	struct dom *d = e->dom;
-
-	if (d == NULL)
-		return;
-	e->dom = NULL;
-	if (--d->refs == 0) {
-		htab_remove(&j->domains, &d->node);
-		free(d);
-	}
-}
-
-static void schedule(struct job *j, uint64_t ms);
-
-static unsigned dom_limit(const struct job *j, const struct dom *d)
-{
-	if (d->warm)
-		return j->cfg.domain_window;
-	return j->cfg.first_window ? j->cfg.first_window : 1;
-}
-
-static bool batching(const struct job *j)
-{
-	return j->cfg.batch > 1;
-}
-
-/* partial_set - keep j->partial true to @d's held entries. */
-static void partial_set(struct job *j, struct dom *d)
-{
-	bool want = batching(j) && d->nheld > 0;
-
-	if (want && !d->in_partial)
-		TAILQ_INSERT_TAIL(&j->partial, d, plink);
-	else if (!want && d->in_partial)
-		TAILQ_REMOVE(&j->partial, d, plink);
-	d->in_partial = want;
-}
-
-/* hold - @e (off every queue) waits in its domain's held queue. */
-static void hold(struct job *j, struct entry *e)
-{
-	struct dom *d = e->dom;
-
-	e->state = E_DOMQ;
-	e->released = false;
-	TAILQ_INSERT_TAIL(&d->held, e, q);
-	if (d->nheld++ == 0)
-		d->held_since = uv_now(j->loop);
-	j->prog.domain_waiting++;
-	partial_set(j, d);
-}
-
-/* dom_release - @d's held addresses, as far as its window allows, back
- * to the head of the send queue (they have waited longest), marked to
- * be sent as they are. */
-static void dom_release(struct job *j, struct dom *d)
-{
-	unsigned room =
-	    dom_limit(j, d) > d->in_flight ? dom_limit(j, d) - d->in_flight : 0;
-	struct entry *e, *last = NULL;
-
-	while (room-- > 0 && (e = TAILQ_FIRST(&d->held)) != NULL) {
-		TAILQ_REMOVE(&d->held, e, q);
-		d->nheld--;
-		j->prog.domain_waiting--;
-		e->state = E_SENDQ;
-		e->released = true;
-		if (last)
-			TAILQ_INSERT_AFTER(&j->sendq, last, e, q);
-		else
-			TAILQ_INSERT_HEAD(&j->sendq, e, q);
-		j->nsendq++;
-		last = e;
-	}
-	if (d->nheld)
-		d->held_since = uv_now(j->loop);
-	partial_set(j, d);
-}
-
-/* batch_ready - whether @d's held addresses should go now: always
- * without batching; with it, a full batch (one session's recipients),
- * or whatever is there once the input has ended. */
-static bool batch_ready(const struct job *j, const struct dom *d)
-{
-	return !batching(j) || d->nheld >= j->cfg.batch || j->input_done;
-}
-
-/* release_due - batching: the part batches that waited JOB_BATCH_LINGER_MS
- * (or all, once the input has ended) go; the pump comes back for the
- * next one due. */
-static void release_due(struct job *j)
-{
-	uint64_t now = uv_now(j->loop), next = UINT64_MAX;
-	struct dom *d, *n;
-
-	for (d = TAILQ_FIRST(&j->partial); d; d = n) {
-		n = TAILQ_NEXT(d, plink);
-		if (j->input_done || now - d->held_since >= JOB_BATCH_LINGER_MS)
-			dom_release(j, d);
-		if (d->in_partial && d->held_since + JOB_BATCH_LINGER_MS < next)
-			next = d->held_since + JOB_BATCH_LINGER_MS;
-	}
-	if (next != UINT64_MAX)
-		schedule(j, next > now ? next - now : 1);
-}
-
 static void entry_free(struct job *j, struct entry *e)
 {
 	if (e->keyed)
@@ -323,9 +118,9 @@ static void entry_free(struct job *j, struct entry *e)
 		TAILQ_REMOVE(&e->dom->held, e, q);
 		e->dom->nheld--;
 		j->prog.domain_waiting--;
-		partial_set(j, e->dom);
+		job__partial_set(j, e->dom);
 	}
-	dom_put(j, e);
+	job__dom_put(j, e);
 	if (e->state == E_DONE)
 		j->kept_bytes -= sizeof(*e) + e->keylen + e->packlen;
 	TAILQ_REMOVE(&j->entries, e, all);
@@ -369,7 +164,7 @@ static int pack(struct entry *e, const struct verdict *v)
 static void on_pump(uv_timer_t *t);
 
 /* schedule - run the pump (or done) after @ms, unless sooner is due. */
-static void schedule(struct job *j, uint64_t ms)
+void job__schedule(struct job *j, uint64_t ms)
 {
 	if (j->freeing)
 		return;
@@ -389,7 +184,7 @@ static void check_done(struct job *j)
 	     j->prog.domain_waiting == 0 && TAILQ_EMPTY(&j->sendq) &&
 	     TAILQ_EMPTY(&j->waitq))) {
 		j->done_due = true;
-		schedule(j, 0);
+		job__schedule(j, 0);
 	}
 }
 
@@ -430,7 +225,7 @@ static void finish(struct job *j, struct entry *e, const struct verdict *v)
 	free(e->rows);
 	e->rows = NULL;
 	e->nrows = e->caprows = 0;
-	dom_put(j, e);
+	job__dom_put(j, e);
 	cost = sizeof(*e) + e->keylen + vpack_size(v);
 	if (!e->keyed || j->cancelled ||
 	    j->kept_bytes + cost > j->cfg.dedupe_bytes || pack(e, v) < 0) {
@@ -501,8 +296,8 @@ static void on_verdict(void *data, const struct verdict *v,
 		struct dom *d = e->dom;
 		d->in_flight--;
 		d->warm = true;
-		if (batch_ready(j, d))
-			dom_release(j, d);
+		if (job__batch_ready(j, d))
+			job__dom_release(j, d);
 	}
 	answered(j, e, v);
 	pump(j);
@@ -604,18 +399,19 @@ static void take(struct job *j, const struct job_row *row)
 	if (keylen) {
 		htab_insert(&j->table, &e->node, key, keylen);
 		e->keyed = true;
-		e->dom = dom_get(j, a.domain);
+		e->dom = job__dom_get(j, a.domain);
 		if (e->dom)
 			e->dom->refs++;
 	}
-	if (batching(j) && e->dom) {
+	if (job__batching(j) && e->dom) {
 		/* Straight to its domain: rows read ahead meet there. */
 		struct dom *d = e->dom;
-		hold(j, e);
-		if (d->in_flight < dom_limit(j, d) && batch_ready(j, d))
-			dom_release(j, d);
+		job__hold(j, e);
+		if (d->in_flight < job__dom_limit(j, d) &&
+		    job__batch_ready(j, d))
+			job__dom_release(j, d);
 		else if (d->nheld == 1)
-			schedule(j, JOB_BATCH_LINGER_MS);
+			job__schedule(j, JOB_BATCH_LINGER_MS);
 		return;
 	}
 	e->state = E_SENDQ;
@@ -639,21 +435,6 @@ static void flush_entry(struct job *j, struct entry *e)
 	finish(j, e, &v);
 }
 
-/* group_size - the released entries of @e's domain at the head of the
- * send queue from @e on: one batch at most, and never more than the
- * window (so that a small --job-window still moves). */
-static unsigned group_size(const struct job *j, const struct entry *e)
-{
-	unsigned g = 0, max = j->cfg.batch < j->cfg.window ? j->cfg.batch
-							   : j->cfg.window;
-
-	const struct dom *d = e->dom;
-
-	for (; e && g < max && e->released && e->dom == d; e = TAILQ_NEXT(e, q))
-		g++;
-	return g ? g : 1;
-}
-
 /* pump - send what waits, then take rows, while the window has room;
  * at most JOB_PUMP_BATCH steps per turn. */
 static void pump(struct job *j)
@@ -666,12 +447,12 @@ static void pump(struct job *j)
 	if (j->in_pump || !j->started || j->cancelled || j->freeing)
 		return;
 	j->in_pump = true;
-	release_due(j);
+	job__release_due(j);
 	while (!j->cancelled) {
 		uint64_t now = uv_now(j->loop);
 
 		if (steps++ >= JOB_PUMP_BATCH) {
-			schedule(j, 0);
+			job__schedule(j, 0);
 			break;
 		}
 		if (!blocked && (e = TAILQ_FIRST(&j->sendq)) != NULL) {
@@ -679,20 +460,20 @@ static void pump(struct job *j)
 				flush_entry(j, e);
 				continue;
 			}
-			/* Held: its domain's window is full, or (batching)
+			/* Held: its domain's window is full, or (job__batching)
 			 * it waits for the rest of a session's recipients. */
 			if (e->dom &&
-			    (e->dom->in_flight >= dom_limit(j, e->dom) ||
-			     (batching(j) && !e->released))) {
+			    (e->dom->in_flight >= job__dom_limit(j, e->dom) ||
+			     (job__batching(j) && !e->released))) {
 				struct dom *d = e->dom;
 				TAILQ_REMOVE(&j->sendq, e, q);
 				j->nsendq--;
-				hold(j, e);
-				if (d->in_flight < dom_limit(j, d) &&
-				    batch_ready(j, d))
-					dom_release(j, d);
-				else if (batching(j) && d->nheld == 1)
-					schedule(j, JOB_BATCH_LINGER_MS);
+				job__hold(j, e);
+				if (d->in_flight < job__dom_limit(j, d) &&
+				    job__batch_ready(j, d))
+					job__dom_release(j, d);
+				else if (job__batching(j) && d->nheld == 1)
+					job__schedule(j, JOB_BATCH_LINGER_MS);
 				continue;
 			}
 			/* A released batch goes whole or waits for room: sent
@@ -701,10 +482,10 @@ static void pump(struct job *j)
 			 * job reads ahead (below). */
 			unsigned need = 1;
 			if (j->group_left == 0 && e->released && e->dom &&
-			    batching(j))
-				need = group_size(j, e);
+			    job__batching(j))
+				need = job__group_size(j, e);
 			if (j->prog.in_flight + need > j->cfg.window) {
-				if (!batching(j))
+				if (!job__batching(j))
 					break;
 				blocked = true;
 				continue;
@@ -712,12 +493,12 @@ static void pump(struct job *j)
 			if (need > 1)
 				j->group_left = need;
 			if (now < j->busy_until) {
-				schedule(j, j->busy_until - now);
+				job__schedule(j, j->busy_until - now);
 				break;
 			}
 			if (send_entry(j, e) == VERIFIER_BUSY) {
 				j->busy_until = now + JOB_BUSY_RETRY_MS;
-				schedule(j, JOB_BUSY_RETRY_MS);
+				job__schedule(j, JOB_BUSY_RETRY_MS);
 				break;
 			}
 			if (j->group_left)
@@ -728,14 +509,14 @@ static void pump(struct job *j)
 		 * bound on rows waiting), so that a domain's rows meet in
 		 * batches. */
 		if (j->input_done || j->paused ||
-		    (!batching(j) && j->prog.in_flight >= j->cfg.window) ||
+		    (!job__batching(j) && j->prog.in_flight >= j->cfg.window) ||
 		    j->prog.domain_waiting + j->nsendq >=
 			(uint64_t)j->cfg.window * JOB_WAITING_FACTOR)
 			break;
 		int rc = j->ops.pull(j->data, &row);
 		if (rc < 0) {
 			j->input_done = true;
-			release_due(j); /* every part batch goes now */
+			job__release_due(j); /* every part batch goes now */
 			continue;
 		}
 		if (rc == 0) {
@@ -785,21 +566,21 @@ void job_start(struct job *j)
 		return;
 	j->started = true;
 	j->start_ms = uv_now(j->loop);
-	schedule(j, 0);
+	job__schedule(j, 0);
 }
 
 void job_wake(struct job *j)
 {
 	j->paused = false;
 	if (j->started && !j->input_done)
-		schedule(j, 0);
+		job__schedule(j, 0);
 }
 
 void job_stop_input(struct job *j)
 {
 	j->input_done = true;
 	if (j->started)
-		schedule(j, 0); /* check_done from the pump */
+		job__schedule(j, 0); /* check_done from the pump */
 }
 
 void job_flush_greylisted(struct job *j)
@@ -821,7 +602,7 @@ void job_flush_greylisted(struct job *j)
 		j->nsendq++;
 	}
 	uv_timer_stop(&j->retry_timer);
-	schedule(j, 0);
+	job__schedule(j, 0);
 }
 
 void job_cancel(struct job *j)
