@@ -332,19 +332,7 @@ static int cache_setup(struct bulk *b, char *err, size_t len)
 	const struct config *c = b->c;
 	struct cache_config cc;
 
-	cache_config_defaults(&cc);
-	cc.l1_entries = c->cache_size;
-	cc.redis_url = c->redis;
-	cc.redis_timeout_ms = c->redis_timeout;
-	cc.positive.ttl_s = c->cache_ttl_positive / 1000;
-	cc.negative.ttl_s = c->cache_ttl_negative / 1000;
-	cc.unknown.ttl_s = c->cache_ttl_unknown / 1000;
-	if (cc.positive.refresh_s > cc.positive.ttl_s)
-		cc.positive.refresh_s = cc.positive.ttl_s;
-	if (cc.negative.refresh_s > cc.negative.ttl_s)
-		cc.negative.refresh_s = cc.negative.ttl_s;
-	if (cc.unknown.refresh_s > cc.unknown.ttl_s)
-		cc.unknown.refresh_s = cc.unknown.ttl_s;
+	setup_cache_config(c, 1, &cc);
 	return cache_new(&b->loop, &cc, &b->cache, err, len);
 }
 

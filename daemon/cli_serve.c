@@ -350,21 +350,7 @@ static int cache_setup(struct worker *w, char *err, size_t len)
 	const struct config *c = &w->s->c;
 	struct cache_config cc;
 
-	cache_config_defaults(&cc);
-	cc.l1_entries = (c->cache_size + w->s->n - 1) / w->s->n;
-	cc.l1_bytes = (cc.l1_bytes + w->s->n - 1) / w->s->n;
-	cc.redis_url = c->redis;
-	cc.redis_timeout_ms = c->redis_timeout;
-	cc.positive.ttl_s = c->cache_ttl_positive / 1000;
-	cc.negative.ttl_s = c->cache_ttl_negative / 1000;
-	cc.unknown.ttl_s = c->cache_ttl_unknown / 1000;
-	/* A shorter expiry than the default refresh time cuts it. */
-	if (cc.positive.refresh_s > cc.positive.ttl_s)
-		cc.positive.refresh_s = cc.positive.ttl_s;
-	if (cc.negative.refresh_s > cc.negative.ttl_s)
-		cc.negative.refresh_s = cc.negative.ttl_s;
-	if (cc.unknown.refresh_s > cc.unknown.ttl_s)
-		cc.unknown.refresh_s = cc.unknown.ttl_s;
+	setup_cache_config(c, w->s->n, &cc);
 	return cache_new(&w->loop, &cc, &w->cache, err, len);
 }
 

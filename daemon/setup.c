@@ -86,3 +86,22 @@ void setup_job_config(const struct config *c, struct job_config *jc)
 	jc->greylist_retry_ms = c->greylist_retry;
 	jc->deadline_ms = c->job_deadline;
 }
+
+void setup_cache_config(const struct config *c, unsigned shares,
+			struct cache_config *cc)
+{
+	cache_config_defaults(cc);
+	cc->l1_entries = (c->cache_size + shares - 1) / shares;
+	cc->l1_bytes = (cc->l1_bytes + shares - 1) / shares;
+	cc->redis_url = c->redis;
+	cc->redis_timeout_ms = c->redis_timeout;
+	cc->positive.ttl_s = c->cache_ttl_positive / 1000;
+	cc->negative.ttl_s = c->cache_ttl_negative / 1000;
+	cc->unknown.ttl_s = c->cache_ttl_unknown / 1000;
+	if (cc->positive.refresh_s > cc->positive.ttl_s)
+		cc->positive.refresh_s = cc->positive.ttl_s;
+	if (cc->negative.refresh_s > cc->negative.ttl_s)
+		cc->negative.refresh_s = cc->negative.ttl_s;
+	if (cc->unknown.refresh_s > cc->unknown.ttl_s)
+		cc->unknown.refresh_s = cc->unknown.ttl_s;
+}

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "core/netpolicy.h"
+#include "daemon/cache.h"
 #include "daemon/config.h"
 #include "daemon/engine.h"
 #include "daemon/job.h"
@@ -34,6 +35,12 @@ int setup_engine(uv_loop_t *loop, const struct config *c,
  * such a HELO gets verifiers blocked (DESIGN.md "Being a good citizen on
  * port 25"). */
 void setup_helo_warning(const char *helo);
+
+/* setup_cache_config - the verdict cache's settings from @c, its L1
+ * bounds divided among @shares loops (1 for a single loop); a TTL
+ * shorter than the default refresh time cuts the refresh. */
+void setup_cache_config(const struct config *c, unsigned shares,
+			struct cache_config *cc);
 
 /* setup_job_config - a bulk job's settings from @c (rcptd bulk and the
  * jobs of rcptd serve alike): its window, greylisting retry and deadline,
