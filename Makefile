@@ -52,6 +52,7 @@ APP_OBJ    = $(API_SRC:%.c=$(BUILD)/%.o) $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 
 UNIT_CORE_SRC = $(sort $(wildcard tests/unit/core/test_*.c))
 UNIT_APP_SRC  = $(sort $(wildcard tests/unit/app/test_*.c)) \
+                tests/unit/app/fixture_stack.c \
                 tests/unit/app/fixture_redis.c
 
 FORCE:

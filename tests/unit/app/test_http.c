@@ -32,6 +32,7 @@
 #include "daemon/engine.h"
 #include "daemon/resolver.h"
 #include "daemon/verifier.h"
+#include "tests/unit/app/fixture_stack.h"
 
 /* ---- the server under test ------------------------------------------- */
 
@@ -57,6 +58,8 @@ struct srv {
 };
 
 static struct srv S;
+static const struct fixture_stack STACK = {&S.lists, &S.policy, &S.dns_fd,
+					   &S.res,   &S.eng,	&S.ver};
 static struct http_config HC;
 
 static const char *keys[] = {"s3cret-key-1", "other-key-2"};
@@ -114,44 +117,13 @@ static void *srv_main(void *arg)
 /* srv_start - the stack on a free port; the loop runs on its thread. */
 static void srv_start(enum dns_mode dns)
 {
-	struct resolver_config rc;
-	struct engine_config ec;
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t salen = sizeof(sa);
-	char err[256], server[64];
-	const char *servers[1] = {server};
+	char err[256];
 	int fd;
 
 	memset(&S.loop, 0, sizeof(S.loop));
 	ck_assert_int_eq(uv_loop_init(&S.loop), 0);
-	ck_assert_int_eq(lists_init_embedded(&S.lists, err, sizeof(err)), 0);
-	netpolicy_init(&S.policy);
-	/* A UDP socket that never answers, or a closed port. */
-	S.dns_fd = socket(AF_INET, SOCK_DGRAM, 0);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(S.dns_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	getsockname(S.dns_fd, (struct sockaddr *)&sa, &salen);
-	snprintf(server, sizeof(server), "127.0.0.1:%u", ntohs(sa.sin_port));
-	if (dns == DNS_REFUSED) {
-		close(S.dns_fd);
-		S.dns_fd = -1;
-	}
-	resolver_config_defaults(&rc);
-	rc.servers = servers;
-	rc.server_count = 1;
-	rc.timeout_ms = 3000;
-	rc.tries = 1;
-	ck_assert_int_eq(resolver_new(&S.loop, &rc, &S.res, err, sizeof(err)),
-			 0);
-	engine_config_defaults(&ec);
-	ec.dialog.helo = "verifier.test";
-	ec.dialog.mail_from = "";
-	ec.policy = &S.policy;
-	ec.resolver = S.res;
-	ck_assert_msg(engine_new(&S.loop, &ec, &S.eng, err, sizeof(err)) == 0,
-		      "%s", err);
-	S.ver = verifier_new(S.eng, NULL, &S.lists, S.max_pending);
-	ck_assert_ptr_nonnull(S.ver);
+	fixture_stack_start(&STACK, &S.loop, dns != DNS_REFUSED, 3000,
+			    S.max_pending);
 	S.metrics = metrics_new(1);
 	ck_assert_int_eq(http_listen("127.0.0.1:0", 1, &fd, err, sizeof(err)),
 			 0);

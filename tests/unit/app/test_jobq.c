@@ -42,6 +42,7 @@
 #include "daemon/resolver.h"
 #include "daemon/verifier.h"
 #include "tests/unit/app/fixture_redis.h"
+#include "tests/unit/app/fixture_stack.h"
 
 #define WAIT_MS 8000
 #define NO_JOB	"00000000000000000000000000000000"
@@ -59,6 +60,8 @@ static struct {
 	int dns_fd; /* the silent DNS server, or -1 */
 	int closed;
 } S;
+static const struct fixture_stack STACK = {&S.lists, &S.policy, &S.dns_fd,
+					   &S.res,   &S.eng,	&S.ver};
 
 /* ---- redis-server ------------------------------------------------------ */
 
@@ -145,40 +148,7 @@ static bool is_ready(void *q)
 
 static void stack_new(bool silent_dns)
 {
-	struct resolver_config rc;
-	struct engine_config ec;
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t salen = sizeof(sa);
-	char err[256], server[64];
-	const char *servers[1] = {server};
-
-	ck_assert_int_eq(lists_init_embedded(&S.lists, err, sizeof(err)), 0);
-	netpolicy_init(&S.policy);
-	S.dns_fd = socket(AF_INET, SOCK_DGRAM, 0);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(S.dns_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	getsockname(S.dns_fd, (struct sockaddr *)&sa, &salen);
-	snprintf(server, sizeof(server), "127.0.0.1:%u", ntohs(sa.sin_port));
-	if (!silent_dns) { /* a closed port: every lookup fails at once */
-		close(S.dns_fd);
-		S.dns_fd = -1;
-	}
-	resolver_config_defaults(&rc);
-	rc.servers = servers;
-	rc.server_count = 1;
-	rc.timeout_ms = 3000;
-	rc.tries = 1;
-	ck_assert_int_eq(resolver_new(&S.loop, &rc, &S.res, err, sizeof(err)),
-			 0);
-	engine_config_defaults(&ec);
-	ec.dialog.helo = "verifier.test";
-	ec.dialog.mail_from = "";
-	ec.policy = &S.policy;
-	ec.resolver = S.res;
-	ck_assert_msg(engine_new(&S.loop, &ec, &S.eng, err, sizeof(err)) == 0,
-		      "%s", err);
-	S.ver = verifier_new(S.eng, NULL, &S.lists, 0);
-	ck_assert_ptr_nonnull(S.ver);
+	fixture_stack_start(&STACK, &S.loop, silent_dns, 3000, 0);
 }
 
 static void on_engine_closed(void *data)

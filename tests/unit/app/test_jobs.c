@@ -30,6 +30,7 @@
 #include "daemon/jobstore.h"
 #include "daemon/resolver.h"
 #include "daemon/verifier.h"
+#include "tests/unit/app/fixture_stack.h"
 
 Suite *jobs_suite(void);
 
@@ -51,6 +52,8 @@ static struct {
 	unsigned port;
 	int dns_fd;
 } S;
+static const struct fixture_stack STACK = {&S.lists, &S.policy, &S.dns_fd,
+					   &S.res,   &S.eng,	&S.ver};
 
 static struct http_config HC;
 static struct jobstore_config JC;
@@ -99,36 +102,11 @@ static void *srv_main(void *arg)
 
 static void srv_start(size_t max_job_body)
 {
-	struct resolver_config rc;
-	struct engine_config ec;
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t salen = sizeof(sa);
-	char err[256], server[64];
-	const char *servers[1] = {server};
+	char err[256];
 	int fd;
 
 	ck_assert_int_eq(uv_loop_init(&S.loop), 0);
-	ck_assert_int_eq(lists_init_embedded(&S.lists, err, sizeof(err)), 0);
-	netpolicy_init(&S.policy);
-	S.dns_fd = socket(AF_INET, SOCK_DGRAM, 0);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(S.dns_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	getsockname(S.dns_fd, (struct sockaddr *)&sa, &salen);
-	snprintf(server, sizeof(server), "127.0.0.1:%u", ntohs(sa.sin_port));
-	resolver_config_defaults(&rc);
-	rc.servers = servers;
-	rc.server_count = 1;
-	rc.timeout_ms = 10000;
-	rc.tries = 1;
-	ck_assert_int_eq(resolver_new(&S.loop, &rc, &S.res, err, sizeof(err)),
-			 0);
-	engine_config_defaults(&ec);
-	ec.dialog.helo = "verifier.test";
-	ec.dialog.mail_from = "";
-	ec.policy = &S.policy;
-	ec.resolver = S.res;
-	ck_assert_int_eq(engine_new(&S.loop, &ec, &S.eng, err, sizeof(err)), 0);
-	S.ver = verifier_new(S.eng, NULL, &S.lists, 0);
+	fixture_stack_start(&STACK, &S.loop, true, 10000, 0);
 	S.metrics = metrics_new(1);
 	S.js = jobstore_new(&JC, 1);
 	ck_assert_ptr_nonnull(S.js);
